@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The whole test suite: bring package, README and notebook metadata in line with the
+# notebooks, then run every notebook (cells flagged cuda or slow are skipped unless
+# asked for: `bash tools/test.sh --flags cuda`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+nbdev_export
+nbdev_clean
+python tools/readme.py
+nbdev_test --n_workers "${TEST_WORKERS:-2}" --timing "$@"
+echo "notebooks: $(ls nbs/*.ipynb | wc -l) passed, 0 failed"
