@@ -11,7 +11,7 @@ import torch
 from datasets import Dataset
 from trl import SFTConfig, SFTTrainer
 from .config import QLoRAConfig, compute_dtype
-from .model import load_model, lora_config
+from .model import load_model, load_tokenizer, lora_config
 
 # %% auto #0
 __all__ = ['to_prompt_completion', 'sft_config', 'Run', 'run_dir', 'finetune']
@@ -54,7 +54,9 @@ class Run:
         "The training loss at each logged step."
         return [h["loss"] for h in self.trainer.state.log_history if "loss" in h]
 
-    def __repr__(self): return f"Run({str(self.dir)!r}, steps={self.trainer.state.global_step}, loss {self.losses[0]:.3f} → {self.losses[-1]:.3f})"
+    def __repr__(self):
+        loss = f", loss {self.losses[0]:.3f} → {self.losses[-1]:.3f}" if self.losses else ""
+        return f"Run({str(self.dir)!r}, steps={self.trainer.state.global_step}{loss})"
 
 # %% ../nbs/40_train.ipynb #97bd326f
 def run_dir(cfg: QLoRAConfig) -> Path:
@@ -68,6 +70,7 @@ def run_dir(cfg: QLoRAConfig) -> Path:
 def finetune(cfg: QLoRAConfig, train_ds: Dataset, eval_ds: Dataset | None = None, model=None, tok=None) -> Run:
     "Train a LoRA adapter on the quantised base model of `cfg` on the `messages` rows of `train_ds`."
     if model is None: model, tok = load_model(cfg)
+    if tok is None: tok = load_tokenizer(cfg)
     d = run_dir(cfg)
     d.mkdir(parents=True)
     cfg.to_json(d/"config.json")
