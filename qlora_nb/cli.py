@@ -40,10 +40,9 @@ DEMO_QUESTIONS = ["What is the capital of France?", "How many hours are in a day
 
 # %% ../nbs/90_cli.ipynb #0c5b9ca7
 def demo_dataset():
-    "The demo rows as a `datasets.Dataset` of `messages`."
-    from datasets import Dataset
-    return Dataset.from_list([{"messages": [{"role": "user", "content": q}, {"role": "assistant", "content": a}]}
-                              for q, a in DEMO_ROWS])
+    "The demo rows, through `load_data` as any question/answer rows would go."
+    from qlora_nb.data import load_data
+    return load_data([{"question": q, "answer": a} for q, a in DEMO_ROWS], verbose=False)
 
 # %% ../nbs/90_cli.ipynb #bd548a16
 def _show(title, pairs, width=100):

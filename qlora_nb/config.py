@@ -44,6 +44,7 @@ class QLoRAConfig:
     seed: int = 42 # seed for data order, adapter initialisation and dropout
     # Data
     max_length: int = 1024 # longest row in tokens; longer rows are truncated or dropped
+    long_rows: str = "truncate" # rows over `max_length`: "truncate" keeps their start, "drop" leaves them out
     val_frac: float = 0.05 # share of rows held out for evaluation (never below one row)
     system_prompt: str | None = None # one system prompt for every row, replacing theirs; None keeps the data's own
     output_dir: str = "runs" # folder that holds one sub-folder per run
@@ -55,6 +56,7 @@ CHOICES = dict(
     quant=("nf4", "fp4", "int8", "none"),
     compute_dtype=("auto", "bfloat16", "float16", "float32"),
     lr_scheduler=("cosine", "linear", "constant", "constant_with_warmup"),
+    long_rows=("truncate", "drop"),
 )
 RANGES = dict( # field: (low, high, whether low itself is allowed)
     lora_r=(1, 1024, True), lora_alpha=(0, 4096, False), lora_dropout=(0, 0.9, True),

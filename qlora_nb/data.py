@@ -23,13 +23,13 @@ class DataError(ValueError):
 # %% ../nbs/10_data.ipynb #e38482a7
 EXTS = (".json", ".jsonl", ".csv", ".tsv", ".parquet", ".txt")
 
-def _json_error(name, e): return DataError(f"{name} line {e.lineno}: not valid JSON ({e.msg} at column {e.colno}); fix or remove that line")
+def _json_error(name, line, e): return DataError(f"{name} line {line}: not valid JSON ({e.msg} at column {e.colno}); fix or remove that line")
 
 def _read_jsonl(path, name):
     for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip(): continue
         try: rec = json.loads(line)
-        except json.JSONDecodeError as e: raise DataError(f"{name} line {i}: not valid JSON ({e.msg} at column {e.colno}); fix or remove that line") from None
+        except json.JSONDecodeError as e: raise _json_error(name, i, e) from None
         yield i, rec
 
 def _read_json(path, name):
@@ -37,7 +37,7 @@ def _read_json(path, name):
     try: data = json.loads(text)
     except json.JSONDecodeError as e:
         if e.msg == "Extra data": yield from _read_jsonl(path, name); return  # JSON Lines saved as .json
-        raise _json_error(name, e) from None
+        raise _json_error(name, e.lineno, e) from None
     if isinstance(data, dict):
         lists = [v for v in data.values() if isinstance(v, list)]
         if len(lists) != 1: raise DataError(f"{name}: expected a JSON array of rows, or an object holding one array; found an object with keys {sorted(data)}")
@@ -242,38 +242,43 @@ def drop_lines(s: str, lines: set, patterns: list) -> tuple:
     return "\n".join(keep), s.count("\n") + 1 - len(keep)
 
 # %% ../nbs/10_data.ipynb #3b827639
-def _units(text, size, n_tok):
-    "Pieces of `text` of at most `size` tokens: paragraphs, else sentences, else words."
-    for para in re.split(r"\n\s*\n", text):
-        if n_tok(para) <= size: yield para + "\n\n"; continue
-        for sent in re.split(r"(?<=[.!?])\s+", para):
-            if n_tok(sent) <= size: yield sent + " "; continue
-            words = sent.split(" ")
-            step = max(1, len(words) * size // max(n_tok(sent), 1))
-            for i in range(0, len(words), step): yield " ".join(words[i:i + step]) + " "
+_PARA, _SENT, _SPACE = re.compile(r"\n\s*\n"), re.compile(r"(?<=[.!?])\s+"), re.compile(r"\s+")
 
-def _tail(text, overlap, n_tok):
-    "The last whole sentences of `text` that fit in `overlap` tokens."
-    tail = []
-    for sent in reversed(re.split(r"(?<=[.!?])\s+", text)):
-        if n_tok(" ".join([sent] + tail)) > overlap: break
-        tail.insert(0, sent)
-    return " ".join(tail)
+def _spans(text, sep, a=0, b=None) -> list:
+    "The `(start, end)` spans of `text[a:b]` between matches of `sep`."
+    b = len(text) if b is None else b
+    out, s = [], a
+    for m in sep.finditer(text, a, b): out.append((s, m.start())); s = m.end()
+    return [(x, y) for x, y in out + [(s, b)] if y > x]
+
+def _units(text, size, n_tok):
+    "Spans of `text` of at most `size` tokens: paragraphs, else sentences, else runs of words."
+    for a, b in _spans(text, _PARA):
+        if n_tok(text[a:b]) <= size: yield a, b; continue
+        for c, d in _spans(text, _SENT, a, b):
+            if n_tok(text[c:d]) <= size: yield c, d; continue
+            words = _spans(text, _SPACE, c, d)
+            step = max(1, len(words) * size // (2 * n_tok(text[c:d])))
+            for i in range(0, len(words), step): yield words[i][0], words[min(i + step, len(words)) - 1][1]
+
+def _overlap_start(text, a, b, overlap, n_tok) -> int:
+    "The earliest sentence start in `text[a:b]` from which the rest fits in `overlap` tokens; `b` if none."
+    for s in [a] + [m.end() for m in _SENT.finditer(text, a, b)]:
+        if n_tok(text[s:b]) <= overlap: return s
+    return b
 
 def chunk_text(text: str, tok=None, chunk_tokens: int = 1024, overlap: int = 64) -> list:
-    "`text` cut into chunks of about `chunk_tokens` tokens on natural boundaries, overlapping by about `overlap`."
+    "`text` cut into chunks of at most `chunk_tokens` tokens on natural boundaries, each starting with the end of the one before."
     n_tok = (lambda s: len(tok(s, add_special_tokens=False)["input_ids"])) if tok else (lambda s: (len(s) + 3) // 4)
     if n_tok(text) <= chunk_tokens: return [text]
-    chunks, cur, cur_n = [], [], 0
-    for u in _units(text, chunk_tokens - overlap, n_tok):
-        n = n_tok(u)
-        if cur and cur_n + n > chunk_tokens:
-            chunks.append("".join(cur).strip())
-            tail = _tail(chunks[-1], overlap, n_tok)
-            cur, cur_n = ([tail + " "], n_tok(tail)) if tail else ([], 0)
-        cur.append(u); cur_n += n
-    if cur: chunks.append("".join(cur).strip())
-    return chunks
+    chunks, start, end = [], None, None
+    for a, b in _units(text, chunk_tokens - overlap, n_tok):
+        if start is None: start, end = a, b; continue
+        if n_tok(text[start:b]) <= chunk_tokens: end = b; continue
+        chunks.append(text[start:end])
+        s = _overlap_start(text, start, end, overlap, n_tok)
+        start, end = (s if s < end and n_tok(text[s:b]) <= chunk_tokens else a), b
+    return chunks + [text[start:end]]
 
 # %% ../nbs/10_data.ipynb #039b3005
 @dataclass
