@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse, sys, textwrap, time
 
 # %% auto #0
-__all__ = ['DEMO_ROWS', 'DEMO_QUESTIONS', 'demo_dataset', 'demo', 'main']
+__all__ = ['DEMO_ROWS', 'DEMO_QUESTIONS', 'demo_dataset', 'demo', 'train', 'main']
 
 # %% ../nbs/90_cli.ipynb #66f1a550
 DEMO_ROWS = [
@@ -69,11 +69,32 @@ def demo(output_dir: str = "runs", **overrides) -> dict:
     return dict(before=before, after=after, run=run)
 
 # %% ../nbs/90_cli.ipynb #6398b9a7
+def train(config: str, resume: str | None = None):
+    "Fine-tune as `config` (a QLoRAConfig JSON file whose `data` names the rows) says: `qlora-nb train CONFIG.json`."
+    from qlora_nb.config import QLoRAConfig
+    from qlora_nb.data import load_data, split_data
+    from qlora_nb.train import finetune
+    cfg = QLoRAConfig.from_json(config)
+    if not cfg.data: raise ValueError(f'{config}: set "data" to the training data (a file, folder, glob or Hub name)')
+    train_ds, val_ds = split_data(load_data(cfg.data), cfg.val_frac, cfg.seed)
+    run = finetune(cfg, train_ds, val_ds, resume=resume or False)
+    print(f"\n{run}\nadapter: {run.dir/'adapter'}")
+    return run
+
 def main(argv: list | None = None):
     "The `qlora-nb` console command."
+    from qlora_nb.data import DataError
+    from qlora_nb.train import PreflightError, OutOfMemory
     p = argparse.ArgumentParser(prog="qlora-nb", description="Fine-tune open chat LLMs with QLoRA on your own data.")
     sub = p.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="fine-tune the embedded model for a minute on the CPU and compare its answers")
     d.add_argument("--output-dir", default="runs", help="folder for the run (default: runs)")
+    t = sub.add_parser("train", help="fine-tune as a QLoRAConfig JSON file says")
+    t.add_argument("config", help="QLoRAConfig JSON file; its \"data\" field names the training rows")
+    t.add_argument("--resume", nargs="?", const=True, default=None, help="continue the newest run (or the run folder given) from its checkpoint")
     args = p.parse_args(argv)
-    if args.command == "demo": demo(output_dir=args.output_dir)
+    try:
+        if args.command == "demo": demo(output_dir=args.output_dir)
+        if args.command == "train": train(args.config, args.resume)
+    except (DataError, PreflightError, OutOfMemory, ValueError, FileNotFoundError) as e:
+        sys.exit(f"qlora-nb: {e}")

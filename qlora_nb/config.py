@@ -4,8 +4,8 @@
 
 # %% ../nbs/00_config.ipynb #c77f799c
 from __future__ import annotations
-import difflib, json, os, tempfile
-from dataclasses import dataclass, fields, asdict
+import difflib, json, os, re, tempfile
+from dataclasses import dataclass, field, fields, asdict
 from pathlib import Path
 
 # %% auto #0
@@ -47,7 +47,14 @@ class QLoRAConfig:
     long_rows: str = "truncate" # rows over `max_length`: "truncate" keeps their start, "drop" leaves them out
     val_frac: float = 0.05 # share of rows held out for evaluation (never below one row)
     system_prompt: str | None = None # one system prompt for every row, replacing theirs; None keeps the data's own
+    data: str | None = None # training data for `qlora-nb train`: file, folder, glob or Hub name (in a notebook, pass rows to `finetune`)
+    # Run
     output_dir: str = "runs" # folder that holds one sub-folder per run
+    eval_steps: int = 50 # optimizer steps between evaluations of the held-out loss
+    save_steps: int = 100 # optimizer steps between checkpoints (a stop saves one too)
+    preview_every: int = 0 # optimizer steps between preview answers to `preview_prompts`; 0 for none
+    preview_prompts: list = field(default_factory=list) # prompts answered during training, beside the base model's answer
+    version: str = "0.1.0" # semantic version of the fine-tuned model, written into the run
 
     def __post_init__(self): validate(self)
 
@@ -63,11 +70,12 @@ RANGES = dict( # field: (low, high, whether low itself is allowed)
     lr=(0, 1, False), warmup_ratio=(0, 0.5, True), micro_bs=(1, 4096, True), grad_accum=(1, 4096, True),
     epochs=(0, 1000, False), max_grad_norm=(0, 1e6, False), weight_decay=(0, 1, True),
     logging_steps=(1, 10**6, True), max_length=(16, 10**6, True), val_frac=(0, 0.5, True),
+    eval_steps=(1, 10**6, True), save_steps=(1, 10**6, True), preview_every=(0, 10**6, True),
 )
 
 # %% ../nbs/00_config.ipynb #c90bdaad
 _TYPES = {"str": str, "bool": bool, "int": int, "float": (int, float),
-          "str | list": (str, list), "str | None": (str, type(None))}
+          "list": list, "str | list": (str, list), "str | None": (str, type(None))}
 
 def _check_type(name, value, anno):
     ok = _TYPES[anno]
@@ -92,6 +100,10 @@ def validate(cfg: QLoRAConfig):
         _check_value(f.name, value)
     if cfg.max_steps == 0 or cfg.max_steps < -1:
         raise ValueError(f"QLoRAConfig.max_steps={cfg.max_steps!r} should be -1 (use epochs) or a positive step count")
+    if not re.fullmatch(r"\d+\.\d+\.\d+([-+][\w.]+)?", cfg.version):
+        raise ValueError(f"QLoRAConfig.version={cfg.version!r} should be a semantic version such as 1.0.0 or 0.2.0-beta")
+    if not all(isinstance(p, str) for p in cfg.preview_prompts):
+        raise ValueError(f"QLoRAConfig.preview_prompts should be a list of prompts (strings)")
     if isinstance(cfg.lora_targets, list) and not all(isinstance(t, str) and t for t in cfg.lora_targets):
         raise ValueError(f"QLoRAConfig.lora_targets={cfg.lora_targets!r} should be 'auto', 'all-linear' or a list of module names")
 

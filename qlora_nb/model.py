@@ -15,7 +15,8 @@ from .config import QLoRAConfig, compute_dtype
 from .embedded import embedded_model
 
 # %% auto #0
-__all__ = ['bnb_config', 'keep_trainable', 'model_path', 'load_tokenizer', 'load_model', 'answer', 'lora_config']
+__all__ = ['LORA_TARGETS', 'bnb_config', 'keep_trainable', 'model_path', 'load_tokenizer', 'load_model', 'answer', 'lora_targets',
+           'lora_config', 'trainable']
 
 # %% ../nbs/30_model.ipynb #6ad93a04
 def bnb_config(cfg: QLoRAConfig) -> BitsAndBytesConfig | None:
@@ -68,8 +69,32 @@ def answer(model, tok, prompt: str | list, max_new_tokens: int = 48, system: str
     return tok.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True).strip()
 
 # %% ../nbs/30_model.ipynb #01af6657
-def lora_config(cfg: QLoRAConfig) -> LoraConfig:
-    "The peft `LoraConfig` for `cfg`."
-    targets = "all-linear" if cfg.lora_targets == "auto" else cfg.lora_targets
-    return LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-                      target_modules=targets, bias="none", task_type="CAUSAL_LM")
+_LLAMA = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+LORA_TARGETS = { # model_type: (module names, parameter names) of attention and MLP
+    "llama": (_LLAMA, []), "mistral": (_LLAMA, []), "qwen2": (_LLAMA, []), "qwen3": (_LLAMA, []),
+    "gemma": (_LLAMA, []), "gemma2": (_LLAMA, []),
+    "mixtral": (["q_proj", "k_proj", "v_proj", "o_proj"], ["experts.gate_up_proj", "experts.down_proj"]),
+    "phi": (["q_proj", "k_proj", "v_proj", "dense", "fc1", "fc2"], []),
+    "phi3": (["qkv_proj", "o_proj", "gate_up_proj", "down_proj"], []),
+    "gpt2": (["c_attn", "c_proj", "c_fc"], []),
+    "falcon": (["query_key_value", "dense", "dense_h_to_4h", "dense_4h_to_h"], []),
+}
+
+def lora_targets(cfg: QLoRAConfig, model_config=None):
+    "The modules to adapt: the config's list, the map's entry for the model type on \"auto\", else \"all-linear\"."
+    if isinstance(cfg.lora_targets, list): return cfg.lora_targets
+    if cfg.lora_targets == "auto" and model_config is not None and model_config.model_type in LORA_TARGETS:
+        return LORA_TARGETS[model_config.model_type][0]
+    return "all-linear"
+
+def lora_config(cfg: QLoRAConfig, model_config=None) -> LoraConfig:
+    "The peft `LoraConfig` for `cfg` on a model of `model_config`'s type."
+    params = LORA_TARGETS.get(getattr(model_config, "model_type", None), ([], []))[1] if cfg.lora_targets == "auto" else []
+    return LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=0.0 if params else cfg.lora_dropout, target_modules=lora_targets(cfg, model_config),
+                      target_parameters=params or None, bias="none", task_type="CAUSAL_LM")
+
+# %% ../nbs/30_model.ipynb #91c169c9
+def trainable(model) -> str:
+    "The trainable parameter count of a peft model, against all of its parameters."
+    n, total = model.get_nb_trainable_parameters()
+    return f"trainable: {n:,} of {total:,} parameters ({100 * n / total:.2f}%)"

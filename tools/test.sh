@@ -7,5 +7,7 @@ cd "$(dirname "$0")/.."
 nbdev_export
 nbdev_clean
 python tools/readme.py
+# Notebooks run in parallel, one per core: one thread each, or they fight over the cores.
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 nbdev_test --n_workers "${TEST_WORKERS:-2}" --timing "$@"
 echo "notebooks: $(ls nbs/*.ipynb | wc -l) passed, 0 failed"
