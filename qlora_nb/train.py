@@ -19,7 +19,7 @@ from .preflight import preflight, advice, device_memory, GiB
 # %% auto #0
 __all__ = ['sft_config', 'memory_gib', 'append_jsonl', 'MetricsStream', 'Previews', 'StopControl', 'LatestCheckpoint',
            'latest_checkpoint', 'Run', 'fingerprint', 'new_run_dir', 'resume_dir', 'PreflightError', 'OutOfMemory',
-           'finetune']
+           'float_adapter', 'finetune']
 
 # %% ../nbs/40_train.ipynb #91ebac6e
 def sft_config(cfg: QLoRAConfig, output_dir, has_eval: bool = False) -> SFTConfig:
@@ -172,6 +172,14 @@ def _oom_message(cfg):
     return (f"out of GPU memory at micro_bs={cfg.micro_bs}, max_length={cfg.max_length}, "
             f"gradient_checkpointing={cfg.gradient_checkpointing}: try {hint}")
 
+# %% ../nbs/40_train.ipynb #1330cc1e
+def float_adapter(model, cfg: QLoRAConfig):
+    "Keep the trainable (adapter) weights in float32 unless `cfg` computes in bfloat16."
+    if compute_dtype(cfg) != torch.bfloat16:
+        for p in model.parameters():
+            if p.requires_grad: p.data = p.data.float()
+    return model
+
 # %% ../nbs/40_train.ipynb #d5df1351
 def _finish(run, info, status):
     run.status = status
@@ -197,7 +205,7 @@ def finetune(cfg: QLoRAConfig, train_ds: Dataset, eval_ds: Dataset | None = None
     trainer = SFTTrainer(model=model, args=sft_config(cfg, d/"checkpoints", eval_t is not None), train_dataset=train_t,
                          eval_dataset=eval_t, processing_class=tok, peft_config=lora_config(cfg, model.config),
                          callbacks=[metrics, stop, LatestCheckpoint()] + ([previews] if previews else []) + list(callbacks))
-    print(trainable(trainer.model))
+    print(trainable(float_adapter(trainer.model, cfg)))
     run, oom = Run(d, cfg, trainer.model, tok, trainer, metrics, previews, stop), False
     try: trainer.train(resume_from_checkpoint=str(latest_checkpoint(d)) if resume else None)
     except torch.OutOfMemoryError: oom = True
