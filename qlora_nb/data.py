@@ -299,7 +299,7 @@ class DataReport:
         lines = [f"{n} records from {s} ({fmt})" for s, (fmt, n) in self.sources.items()]
         lines += [f"cleaning: {step}: {n}" for step, n in self.cleaning.items() if n]
         lines += [f"dropped {len(rows)} ({reason}): {', '.join(rows[:5])}{' ...' if len(rows) > 5 else ''}" for reason, rows in self.problems().items()]
-        return "\n".join(lines + [f"kept {self.kept} rows"])
+        return "\n".join(lines + [f"kept {self.kept} row{'s' * (self.kept != 1)}"])
 
 # %% ../nbs/10_data.ipynb #136b57d2
 def _hub_name(s: str) -> bool: return bool(re.fullmatch(r"[\w.-]+/[\w.-]+", s))

@@ -75,7 +75,8 @@ def estimate_memory(cfg: QLoRAConfig, model_config=None) -> MemoryEstimate:
     tokens, h, L = cfg.micro_bs * cfg.max_length, mc.hidden_size, mc.num_hidden_layers
     per_layer = tokens * (10 * h + 4 * getattr(mc, "intermediate_size", 4 * h)) * e
     acts = L * tokens * h * e + per_layer if cfg.gradient_checkpointing else L * per_layer
-    return MemoryEstimate(weights=(quant * bytes_q + other * e) / GiB, adapter=cfg.lora_r * lora_io * 16 / GiB,
+    bytes_other = 4 if cfg.quant != "none" else e  # prepare_model_for_kbit_training keeps them in float32
+    return MemoryEstimate(weights=(quant * bytes_q + other * bytes_other) / GiB, adapter=cfg.lora_r * lora_io * 16 / GiB,
                           activations=acts / GiB, logits=tokens * mc.vocab_size * (e + 8) / GiB)
 
 # %% ../nbs/02_preflight.ipynb #1986e933

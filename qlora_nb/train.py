@@ -11,6 +11,7 @@ import torch
 from datasets import Dataset
 from transformers import TrainerCallback
 from trl import SFTConfig, SFTTrainer
+from peft import prepare_model_for_kbit_training
 from .config import QLoRAConfig, compute_dtype, atomic_write
 from .model import load_model, load_tokenizer, lora_config, trainable, answer
 from .template import tokenize_data
@@ -193,6 +194,8 @@ def finetune(cfg: QLoRAConfig, train_ds: Dataset, eval_ds: Dataset | None = None
     if check and model is None and not (pf := preflight(cfg)).ok: raise PreflightError("; ".join(pf.problems))
     if model is None: model, tok = load_model(cfg)
     if tok is None: tok = load_tokenizer(cfg)
+    if getattr(model, "is_quantized", False):  # norms and embeddings to float32, input gradients for checkpointing
+        model = prepare_model_for_kbit_training(model, cfg.gradient_checkpointing, {"use_reentrant": False})
     prep = lambda ds: tokenize_data(ds, tok, cfg).select_columns(["input_ids", "labels"])
     train_t, eval_t = prep(train_ds), prep(eval_ds) if eval_ds is not None else None
     (d/"checkpoints").mkdir(parents=True, exist_ok=True)
