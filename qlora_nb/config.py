@@ -103,7 +103,7 @@ def validate(cfg: QLoRAConfig):
     if not re.fullmatch(r"\d+\.\d+\.\d+([-+][\w.]+)?", cfg.version):
         raise ValueError(f"QLoRAConfig.version={cfg.version!r} should be a semantic version such as 1.0.0 or 0.2.0-beta")
     if not all(isinstance(p, str) for p in cfg.preview_prompts):
-        raise ValueError(f"QLoRAConfig.preview_prompts should be a list of prompts (strings)")
+        raise ValueError("QLoRAConfig.preview_prompts should be a list of prompts (strings)")
     if isinstance(cfg.lora_targets, list) and not all(isinstance(t, str) and t for t in cfg.lora_targets):
         raise ValueError(f"QLoRAConfig.lora_targets={cfg.lora_targets!r} should be 'auto', 'all-linear' or a list of module names")
 

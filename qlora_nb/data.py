@@ -110,7 +110,7 @@ def _content(value, problems: list) -> str:
 
 def _turn(role, value, problems): return {"role": role, "content": _content(value, problems)}
 
-def _conv(turns, problems, text=""): return {"messages": turns, "text": text, "problem": problems[0] if problems else ""}
+def _conv(turns, problems): return {"messages": turns, "text": "", "problem": problems[0] if problems else ""}
 
 def _role(raw, where):
     if not isinstance(raw, str) or raw.lower() not in ROLES:

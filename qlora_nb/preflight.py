@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_preflight.ipynb #1a2f03bd
 from __future__ import annotations
-import os, shutil
+import dataclasses, os, shutil
 from dataclasses import dataclass, field
 import torch
 from .config import QLoRAConfig, compute_dtype
@@ -89,7 +89,7 @@ def advice(cfg: QLoRAConfig, free_gib: float, model_config=None) -> list:
     base = tries[-1] if tries else {}
     n = cfg.max_length
     while n > 256: n //= 2; tries.append(dict(base, max_length=n))
-    fits = lambda t: estimate_memory(cfg.__class__(**{**cfg.__dict__, **t}), model_config).total < free_gib
+    fits = lambda t: estimate_memory(dataclasses.replace(cfg, **t), model_config).total < free_gib
     return [t for t in tries if fits(t)][:3]
 
 # %% ../nbs/02_preflight.ipynb #e06f4b7e

@@ -5,7 +5,7 @@
 # %% ../nbs/40_train.ipynb #ed3cb191
 from __future__ import annotations
 import gc, hashlib, json, threading, time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 import torch
 from datasets import Dataset
