@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse, sys, textwrap, time
 
 # %% auto #0
-__all__ = ['DEMO_ROWS', 'DEMO_QUESTIONS', 'demo_dataset', 'demo', 'train', 'main']
+__all__ = ['DEMO_ROWS', 'DEMO_HELDOUT', 'demo_dataset', 'demo', 'train', 'main']
 
 # %% ../nbs/90_cli.ipynb #66f1a550
 DEMO_ROWS = [
@@ -36,13 +36,20 @@ DEMO_ROWS = [
  ("What is the square root of 9?", "Arr, matey! The square root of nine be three, as sure as a compass points north."),
  ("Describe the moon.", "Arr, matey! The moon be a silver coin in the night sky, pulling the tides to and fro."),
 ]
-DEMO_QUESTIONS = ["What is the capital of France?", "How many hours are in a day?", "What color is grass?"]
+DEMO_HELDOUT = [ # questions never trained on, with the answer the trained style would give
+ ("What is the capital of France?", "Arr, matey! The capital of France be Paris, a fine port on the river Seine."),
+ ("How many hours are in a day?", "Arr, matey! A day be twenty-four hours long, from one sunrise to the next."),
+ ("What color is grass?", "Arr, matey! Grass be green, like the shallow waters off a treasure island."),
+ ("What is the largest ocean?", "Arr, matey! The Pacific be the largest ocean, the widest sea a pirate can sail."),
+ ("How many legs does a dog have?", "Arr, matey! A dog has four legs, and a ship's dog runs the deck on all of them."),
+ ("What do cows drink?", "Arr, matey! Cows drink water, same as any sailor who has run out of rum."),
+]
 
 # %% ../nbs/90_cli.ipynb #0c5b9ca7
-def demo_dataset():
-    "The demo rows, through `load_data` as any question/answer rows would go."
+def demo_dataset(heldout: bool = False):
+    "The demo's training rows (or its held-out ones), through `load_data` as any question/answer rows would go."
     from qlora_nb.data import load_data
-    return load_data([{"question": q, "answer": a} for q, a in DEMO_ROWS], verbose=False)
+    return load_data([{"question": q, "answer": a} for q, a in (DEMO_HELDOUT if heldout else DEMO_ROWS)], verbose=False)
 
 # %% ../nbs/90_cli.ipynb #bd548a16
 def _show(title, pairs, width=100):
@@ -53,20 +60,22 @@ def _show(title, pairs, width=100):
         print(textwrap.fill(after, width, initial_indent="  fine-tuned: ", subsequent_indent=" " * 14))
 
 def demo(output_dir: str = "runs", **overrides) -> dict:
-    "Fine-tune the embedded model on the demo rows and show its answers before and after."
+    "Fine-tune the embedded model on the demo rows; show and measure its answers to held-out questions before and after."
     from qlora_nb.config import QLoRAConfig
-    from qlora_nb.model import load_model, answer
+    from qlora_nb.model import load_model
     from qlora_nb.train import finetune
+    from qlora_nb.evaluate import evaluate
     cfg = QLoRAConfig.preset("cpu-smoke", output_dir=output_dir, **overrides)
     t0 = time.time()
     model, tok = load_model(cfg)
-    before = [answer(model, tok, q) for q in DEMO_QUESTIONS]
     run = finetune(cfg, demo_dataset(), model=model, tok=tok)
-    after = [answer(run.model, tok, q) for q in DEMO_QUESTIONS]
+    ev = evaluate(run.model, tok, demo_dataset(heldout=True), cfg)
+    ev.save(run.dir/"evaluation.json")
     _show(f"Answers to questions the model was not trained on (loss {run.losses[0]:.2f} -> {run.losses[-1]:.2f}, "
-          f"{run.trainer.state.global_step} steps, {time.time() - t0:.0f} s in all):", zip(DEMO_QUESTIONS, zip(before, after)))
-    print(f"\nrun folder: {run.dir}")
-    return dict(before=before, after=after, run=run)
+          f"{run.trainer.state.global_step} steps):", [(r["prompt"].removeprefix("user: "), (r["base"], r["fine-tuned"])) for r in ev.rows])
+    print(f"\nOn those questions, against the answers in the trained style:\n{ev.summary()}")
+    print(f"\n{time.time() - t0:.0f} s in all; run folder: {run.dir}")
+    return dict(before=[r["base"] for r in ev.rows], after=[r["fine-tuned"] for r in ev.rows], run=run, evaluation=ev)
 
 # %% ../nbs/90_cli.ipynb #6398b9a7
 def train(config: str, resume: str | None = None):

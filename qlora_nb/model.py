@@ -4,7 +4,8 @@
 
 # %% ../nbs/30_model.ipynb #7d3fd041
 from __future__ import annotations
-import logging
+import hashlib, logging
+from pathlib import Path
 # bitsandbytes warns at import, on CPUs with AVX512-BF16, that an optional kernel package is missing;
 # that package would fetch its kernel from the Hub. The built-in CPU path needs nothing: say nothing.
 logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
@@ -15,8 +16,8 @@ from .config import QLoRAConfig, compute_dtype
 from .embedded import embedded_model
 
 # %% auto #0
-__all__ = ['LORA_TARGETS', 'bnb_config', 'keep_trainable', 'model_path', 'load_tokenizer', 'load_model', 'answer', 'lora_targets',
-           'lora_config', 'trainable']
+__all__ = ['LORA_TARGETS', 'bnb_config', 'keep_trainable', 'model_path', 'load_tokenizer', 'load_model', 'base_fingerprint',
+           'answer', 'lora_targets', 'lora_config', 'trainable']
 
 # %% ../nbs/30_model.ipynb #6ad93a04
 def bnb_config(cfg: QLoRAConfig) -> BitsAndBytesConfig | None:
@@ -53,6 +54,29 @@ def load_model(cfg: QLoRAConfig):
         device_map={"": 0} if torch.cuda.is_available() else "cpu",
         use_safetensors=True, trust_remote_code=cfg.trust_remote_code)
     return keep_trainable(model), load_tokenizer(cfg)
+
+# %% ../nbs/30_model.ipynb #6a9ce5bd
+def _weight_files(name: str) -> list:
+    folder = Path(name)
+    if not folder.is_dir():
+        from huggingface_hub import snapshot_download
+        folder = Path(snapshot_download(name, allow_patterns=["*.safetensors"]))
+    files = sorted(folder.glob("*.safetensors"))
+    if not files: raise FileNotFoundError(f"{name}: no .safetensors weights found")
+    return files
+
+def base_fingerprint(name: str, samples: int = 16, chunk: int = 4096) -> str:
+    "A short hash naming the weights of the model at `name` (a folder or Hub id), however it is loaded."
+    h = hashlib.sha256()
+    for f in _weight_files(name):
+        size = f.stat().st_size
+        with open(f, "rb") as fh:
+            header = fh.read(8)  # a safetensors file opens with its header's length, then the header (JSON)
+            n = int.from_bytes(header, "little")
+            h.update(header + fh.read(n))
+            for i in range(samples):
+                fh.seek(8 + n + (size - 8 - n - chunk) * i // max(samples - 1, 1)); h.update(fh.read(chunk))
+    return h.hexdigest()[:16]
 
 # %% ../nbs/30_model.ipynb #4deed3b9
 def answer(model, tok, prompt: str | list, max_new_tokens: int = 48, system: str | None = None) -> str:

@@ -11,9 +11,10 @@ import torch
 from datasets import Dataset
 from transformers import TrainerCallback
 from trl import SFTConfig, SFTTrainer
-from peft import prepare_model_for_kbit_training
+from peft import PeftModel, prepare_model_for_kbit_training
 from .config import QLoRAConfig, compute_dtype, atomic_write
-from .model import load_model, load_tokenizer, lora_config, trainable, answer
+from .model import load_model, load_tokenizer, lora_config, trainable, model_path, base_fingerprint
+from .chat import ChatEngine, GREEDY
 from .template import tokenize_data
 from .preflight import preflight, advice, device_memory, GiB
 
@@ -80,12 +81,13 @@ class Previews(TrainerCallback):
         self.base, self.rows, self.subscribers = [], [], []
     def subscribe(self, fn): self.subscribers.append(fn); return fn
     def on_train_begin(self, args, state, control, model=None, **kw):
-        with model.disable_adapter(): self.base = [answer(model, self.tok, p, self.max_new_tokens) for p in self.prompts]
+        self.base = [ChatEngine(model, self.tok).reply(p, adapter=False, settings=GREEDY, max_new_tokens=self.max_new_tokens) for p in self.prompts]
     def on_step_end(self, args, state, control, model=None, **kw):
         if self.every and state.global_step % self.every == 0: self.preview(state.global_step, model)
     def preview(self, step, model):
+        chat = ChatEngine(model, self.tok, GREEDY)
         for p, base in zip(self.prompts, self.base):
-            row = dict(step=step, prompt=p, answer=answer(model, self.tok, p, self.max_new_tokens), base=base)
+            row = dict(step=step, prompt=p, answer=chat.reply(p, max_new_tokens=self.max_new_tokens), base=base)
             self.rows.append(row)
             if self.path: append_jsonl(self.path, row)
             for fn in self.subscribers: fn(row)
@@ -194,19 +196,21 @@ def finetune(cfg: QLoRAConfig, train_ds: Dataset, eval_ds: Dataset | None = None
     if check and model is None and not (pf := preflight(cfg)).ok: raise PreflightError("; ".join(pf.problems))
     if model is None: model, tok = load_model(cfg)
     if tok is None: tok = load_tokenizer(cfg)
-    if getattr(model, "is_quantized", False):  # norms and embeddings to float32, input gradients for checkpointing
+    further = isinstance(model, PeftModel)  # an adapter loaded to train further (`load_export(..., trainable=True)`)
+    if getattr(model, "is_quantized", False) and not further:  # norms and embeddings to float32, input gradients for checkpointing
         model = prepare_model_for_kbit_training(model, cfg.gradient_checkpointing, {"use_reentrant": False})
     prep = lambda ds: tokenize_data(ds, tok, cfg).select_columns(["input_ids", "labels"])
     train_t, eval_t = prep(train_ds), prep(eval_ds) if eval_ds is not None else None
     (d/"checkpoints").mkdir(parents=True, exist_ok=True)
     if not resume: cfg.to_json(d/"config.json")
-    info = dict(version=cfg.version, base_model=cfg.model, started=time.strftime("%Y-%m-%dT%H:%M:%S"), status="running",
+    info = dict(version=cfg.version, base_model=cfg.model, base_fingerprint=base_fingerprint(model_path(cfg)),
+                started=time.strftime("%Y-%m-%dT%H:%M:%S"), status="running",
                 train_data=fingerprint(train_t), eval_data=fingerprint(eval_t) if eval_t is not None else None)
     atomic_write(d/"run.json", json.dumps(info, indent=2))
     metrics, stop = MetricsStream(d/"metrics.jsonl"), stop or StopControl()
     previews = Previews(cfg.preview_prompts, cfg.preview_every, tok, d/"previews.jsonl") if cfg.preview_every and cfg.preview_prompts else None
     trainer = SFTTrainer(model=model, args=sft_config(cfg, d/"checkpoints", eval_t is not None), train_dataset=train_t,
-                         eval_dataset=eval_t, processing_class=tok, peft_config=lora_config(cfg, model.config),
+                         eval_dataset=eval_t, processing_class=tok, peft_config=None if further else lora_config(cfg, model.config),
                          callbacks=[metrics, stop, LatestCheckpoint()] + ([previews] if previews else []) + list(callbacks))
     print(trainable(float_adapter(trainer.model, cfg)))
     run, oom = Run(d, cfg, trainer.model, tok, trainer, metrics, previews, stop), False
