@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: bring package, README and notebook metadata in line with the
-# notebooks, then run every notebook (cells flagged cuda or slow are skipped unless
-# asked for: `bash tools/test.sh --flags cuda`).
+# notebooks, run every notebook (cells flagged cuda or slow are skipped unless asked
+# for: `bash tools/test.sh --flags cuda`), then the widgets in JupyterLab in a headless
+# Chromium (tests/; QLORA_NB_BROWSER_TESTS=0 leaves them out, e.g. on a GPU machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 nbdev_export
@@ -11,3 +12,4 @@ python tools/readme.py
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 nbdev_test --n_workers "${TEST_WORKERS:-2}" --timing "$@"
 echo "notebooks: $(ls nbs/*.ipynb | wc -l) passed, 0 failed"
+if [ "${QLORA_NB_BROWSER_TESTS:-1}" != 0 ]; then python -m pytest -q -p no:cacheprovider tests; fi

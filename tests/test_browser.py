@@ -1,0 +1,117 @@
+"""The widgets as a person sees them: JupyterLab started on 127.0.0.1 with a throwaway configuration, driven in a
+headless Chromium by Playwright. Screenshots go to `_screenshots/` (or $QLORA_NB_SCREENSHOTS)."""
+import json, os, signal, socket, subprocess, sys, time, urllib.request
+from pathlib import Path
+import pytest
+from playwright.sync_api import sync_playwright, expect
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent/"shared"/"data"
+SHOTS = Path(os.environ.get("QLORA_NB_SCREENSHOTS", ROOT/"_screenshots"))
+CHROMIUM = os.environ.get("QLORA_NB_CHROMIUM", "/usr/bin/chromium")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--no-first-run", "--disable-quic", "--disable-sync"]
+
+def _free_port() -> int:
+    with socket.socket() as s: s.bind(("127.0.0.1", 0)); return s.getsockname()[1]
+
+def _up(url) -> bool:
+    try: urllib.request.urlopen(f"{url}/api", timeout=1); return True
+    except OSError: return False
+
+def _notebook(cells: list) -> dict:
+    return {"cells": [{"cell_type": "code", "metadata": {}, "source": c, "outputs": [], "execution_count": None} for c in cells],
+            "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}, "nbformat": 4, "nbformat_minor": 5}
+
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory):
+    "A JupyterLab server on a free port of 127.0.0.1, no token, its configuration in a temporary folder; stopped at the end."
+    root = tmp_path_factory.mktemp("lab")
+    env = {**os.environ, **{k: str(root/".jupyter"/k.lower()) for k in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_SETTINGS_DIR",
+                                                                        "JUPYTERLAB_WORKSPACES_DIR", "IPYTHONDIR")}}
+    settings = root/".jupyter"/"jupyterlab_settings_dir"/"@jupyterlab"/"apputils-extension"
+    settings.mkdir(parents=True)
+    (settings/"notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    port, log = _free_port(), open(root/"lab.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+                             "--IdentityProvider.token=", "--ServerApp.password=", f"--ServerApp.root_dir={root}",
+                             "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+                            + (["--allow-root"] if os.geteuid() == 0 else []),
+                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(120):
+            if proc.poll() is not None: break
+            try: urllib.request.urlopen(f"{url}/api", timeout=1); break
+            except OSError: time.sleep(0.5)
+        if proc.poll() is not None or not _up(url): raise RuntimeError(f"JupyterLab did not start: {(root/'lab.log').read_text()[-2000:]}")
+        yield url, root
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try: proc.wait(15)
+        except subprocess.TimeoutExpired: os.killpg(proc.pid, signal.SIGKILL); proc.wait()
+        log.close()
+
+@pytest.fixture(scope="session")
+def browser():
+    "Debian's Chromium, headless, closed at the end."
+    if not Path(CHROMIUM).exists(): pytest.fail(f"no browser at {CHROMIUM}: apt-get install -y chromium, or set QLORA_NB_CHROMIUM")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try: yield b
+        finally: b.close()
+
+def open_and_run(browser, lab, name: str, cells: list):
+    "Write a notebook of `cells`, open it in JupyterLab, run all its cells; the page."
+    url, root = lab
+    (root/name).write_text(json.dumps(_notebook(cells)))
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(f"{url}/lab/tree/{name}")
+    expect(page.locator(".jp-Notebook")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Python 3 (ipykernel) | Idle")).to_be_visible(timeout=60_000)  # the kernel is up
+    first = page.locator(".jp-InputPrompt").first
+    for _ in range(5):  # a click that lands while JupyterLab is still settling can be lost: try again
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        try: expect(first).not_to_have_text("[ ]:", timeout=10_000); break
+        except AssertionError: continue
+    else: raise AssertionError("Run All Cells did not start the notebook")
+    return page
+
+@pytest.fixture
+def shot_on_failure(request):
+    "Pages registered here are photographed into the screenshot folder if the test fails."
+    pages = []
+    yield pages.append
+    if getattr(request.node, "rep_call", None) is None or request.node.rep_call.failed:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        for i, p in enumerate(pages): p.screenshot(path=SHOTS/f"failed-{request.node.name}-{i}.png", full_page=True)
+
+def test_inspector(browser, lab, shot_on_failure):
+    page = open_and_run(browser, lab, "inspector.ipynb", [
+        "from qlora_nb.config import QLoRAConfig\nfrom qlora_nb.data import load_data\nfrom qlora_nb.model import load_tokenizer\n"
+        "from qlora_nb.inspector import DatasetInspector",
+        f"rows, report = load_data({str(DATA/'alpaca_en_demo.json')!r}, return_report=True, verbose=False)\n"
+        "DatasetInspector(rows, load_tokenizer(QLoRAConfig()), QLoRAConfig(max_length=256), report)"])
+    shot_on_failure(page)
+    insp = page.locator(".q-inspector")
+    expect(insp).to_be_visible(timeout=120_000)
+    head = insp.locator(".q-row-head")
+    expect(head).to_contain_text("alpaca_en_demo.json:1 ")
+    trained = insp.locator(".q-trained")
+    expect(trained.first).to_be_visible()
+    assert trained.first.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(253, 230, 138)"
+    assert insp.locator(".q-masked").first.evaluate("e => getComputedStyle(e).color") == "rgb(156, 163, 175)"
+    expect(insp.locator(".q-stats")).to_contain_text("duplicate: 14", timeout=60_000)  # counted in the background
+    page.wait_for_function("() => document.querySelector('.q-inspector img').naturalWidth > 0")  # the histogram
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    insp.screenshot(path=SHOTS/"inspector.png")
+    insp.get_by_role("button", name="Next").click()
+    expect(head).to_contain_text("alpaca_en_demo.json:2 ")
+    insp.get_by_role("button", name="Next").click()
+    expect(head).to_contain_text("alpaca_en_demo.json:3 ")
+    insp.get_by_role("button", name="Previous").click()
+    expect(head).to_contain_text("alpaca_en_demo.json:2 ")
+    insp.locator("select").nth(1).select_option("duplicate")
+    expect(head).to_contain_text("dropped: duplicate")
+    page.close()
