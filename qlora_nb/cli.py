@@ -68,7 +68,7 @@ def demo(output_dir: str = "runs", **overrides) -> dict:
     cfg = QLoRAConfig.preset("cpu-smoke", output_dir=output_dir, **overrides)
     t0 = time.time()
     model, tok = load_model(cfg)
-    run = finetune(cfg, demo_dataset(), model=model, tok=tok)
+    run = finetune(cfg, demo_dataset(), model=model, tok=tok, monitor=True)
     ev = evaluate(run.model, tok, demo_dataset(heldout=True), cfg)
     ev.save(run.dir/"evaluation.json")
     _show(f"Answers to questions the model was not trained on (loss {run.losses[0]:.2f} -> {run.losses[-1]:.2f}, "
@@ -86,7 +86,7 @@ def train(config: str, resume: str | None = None):
     cfg = QLoRAConfig.from_json(config)
     if not cfg.data: raise ValueError(f'{config}: set "data" to the training data (a file, folder, glob or Hub name)')
     train_ds, val_ds = split_data(load_data(cfg.data), cfg.val_frac, cfg.seed)
-    run = finetune(cfg, train_ds, val_ds, resume=resume or False)
+    run = finetune(cfg, train_ds, val_ds, resume=resume or False, monitor=True)
     print(f"\n{run}\nadapter: {run.dir/'adapter'}")
     return run
 

@@ -5,7 +5,7 @@
 # %% ../nbs/40_train.ipynb #ed3cb191
 from __future__ import annotations
 import gc, hashlib, json, threading, time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 import torch
 from datasets import Dataset
@@ -125,6 +125,7 @@ class Run:
     metrics: MetricsStream
     previews: Previews | None
     stop: StopControl
+    watchers: list = field(default_factory=list) # callbacks told of the run before it starts and of how it ended (the monitor)
     status: str = "running"
 
     @property
@@ -184,13 +185,20 @@ def float_adapter(model, cfg: QLoRAConfig):
     return model
 
 # %% ../nbs/40_train.ipynb #d5df1351
-def _finish(run, info, status):
+def _finish(run, info, status, error=None):
     run.status = status
     atomic_write(run.dir/"run.json", json.dumps({**info, "status": status, "ended": time.strftime("%Y-%m-%dT%H:%M:%S")}, indent=2))
+    for w in run.watchers: w.finish(status, error)
+
+def _quiet(trainer):
+    "Take transformers' own progress bar and log printing out: a watcher (the monitor) shows the run instead."
+    from transformers.trainer_callback import ProgressCallback, PrinterCallback
+    from transformers.utils.notebook import NotebookProgressCallback
+    for cb in (ProgressCallback, PrinterCallback, NotebookProgressCallback): trainer.remove_callback(cb)
 
 # %% ../nbs/40_train.ipynb #fdd2f7c9
 def finetune(cfg: QLoRAConfig, train_ds: Dataset, eval_ds: Dataset | None = None, model=None, tok=None,
-             resume=False, stop: StopControl | None = None, callbacks: list = (), check: bool = True) -> Run:
+             resume=False, stop: StopControl | None = None, callbacks: list = (), check: bool = True, monitor=False) -> Run:
     "Train a LoRA adapter on `cfg`'s quantised base model on the rows of `train_ds` (from `load_data`)."
     d = resume_dir(cfg, resume) if resume else new_run_dir(cfg)
     if check and model is None and not (pf := preflight(cfg)).ok: raise PreflightError("; ".join(pf.problems))
@@ -209,19 +217,28 @@ def finetune(cfg: QLoRAConfig, train_ds: Dataset, eval_ds: Dataset | None = None
     atomic_write(d/"run.json", json.dumps(info, indent=2))
     metrics, stop = MetricsStream(d/"metrics.jsonl"), stop or StopControl()
     previews = Previews(cfg.preview_prompts, cfg.preview_every, tok, d/"previews.jsonl") if cfg.preview_every and cfg.preview_prompts else None
+    if monitor:
+        from qlora_nb.monitor import TrainingMonitor
+        callbacks = [*callbacks, monitor if hasattr(monitor, "attach") else TrainingMonitor()]
+    watchers = [c for c in callbacks if hasattr(c, "attach")]
     trainer = SFTTrainer(model=model, args=sft_config(cfg, d/"checkpoints", eval_t is not None), train_dataset=train_t,
                          eval_dataset=eval_t, processing_class=tok, peft_config=None if further else lora_config(cfg, model.config),
                          callbacks=[metrics, stop, LatestCheckpoint()] + ([previews] if previews else []) + list(callbacks))
     print(trainable(float_adapter(trainer.model, cfg)))
-    run, oom = Run(d, cfg, trainer.model, tok, trainer, metrics, previews, stop), False
+    if watchers: _quiet(trainer)
+    run, oom = Run(d, cfg, trainer.model, tok, trainer, metrics, previews, stop, watchers), False
+    for w in watchers: w.attach(run)
     try: trainer.train(resume_from_checkpoint=str(latest_checkpoint(d)) if resume else None)
     except torch.OutOfMemoryError: oom = True
-    except BaseException as e: _finish(run, info, "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"); raise
-    _finish(run, info, "out of memory" if oom else "stopped" if stop.requested else "finished")
-    if oom:  # raised outside the except block, so no traceback keeps the batch's tensors alive
+    except BaseException as e: _finish(run, info, "interrupted" if isinstance(e, KeyboardInterrupt) else "failed", e); raise
+    if oom:  # handled outside the except block, so no traceback keeps the batch's tensors alive
         trainer.optimizer, trainer.lr_scheduler = None, None
+        gc.collect(); torch.cuda.empty_cache()
+        err = OutOfMemory(_oom_message(cfg))
+        _finish(run, info, "out of memory", err)
         del trainer, run
         gc.collect(); torch.cuda.empty_cache()
-        raise OutOfMemory(_oom_message(cfg))
+        raise err
+    _finish(run, info, "stopped" if stop.requested else "finished")
     trainer.model.save_pretrained(d/"adapter"); tok.save_pretrained(d/"adapter")
     return run

@@ -115,3 +115,40 @@ def test_inspector(browser, lab, shot_on_failure):
     insp.locator("select").nth(1).select_option("duplicate")
     expect(head).to_contain_text("dropped: duplicate")
     page.close()
+
+def _step(monitor) -> int:
+    "The step the monitor's progress line shows."
+    import re
+    m = re.search(r"step (\d+)/", monitor.locator(".widget-html").first.inner_text() + monitor.inner_text())
+    return int(m.group(1)) if m else 0
+
+def test_monitor(browser, lab, shot_on_failure):
+    page = open_and_run(browser, lab, "monitor.ipynb", [
+        "import tempfile\nfrom qlora_nb.config import QLoRAConfig\nfrom qlora_nb.cli import demo_dataset\n"
+        "from qlora_nb.train import finetune\nfrom qlora_nb.monitor import TrainingMonitor",
+        "cfg = QLoRAConfig.preset('cpu-smoke', max_steps=200, logging_steps=1, max_length=64, save_steps=1000,\n"
+        "                         preview_every=2, preview_prompts=['What is the capital of France?'], output_dir=tempfile.mkdtemp())\n"
+        "run = finetune(cfg, demo_dataset(), monitor=TrainingMonitor(redraw_every=1))",
+        "print('run', run.status, run.trainer.state.global_step, (run.dir/'checkpoints'/'latest').read_text())"])
+    shot_on_failure(page)
+    mon = page.locator(".q-monitor")
+    expect(mon).to_be_visible(timeout=120_000)
+    page.wait_for_function("() => /step ([3-9]|\\d\\d+)\\//.test(document.querySelector('.q-monitor').innerText)", timeout=180_000)
+    plot = mon.locator("img")
+    page.wait_for_function("() => document.querySelector('.q-monitor img').naturalWidth > 0", timeout=60_000)
+    first_step, first_src = _step(mon), plot.get_attribute("src")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    mon.screenshot(path=SHOTS/"monitor-early.png")
+    page.wait_for_function(f"() => (+(/step (\\d+)\\//.exec(document.querySelector('.q-monitor').innerText) || [0, 0])[1]) >= {first_step + 3}",
+                           timeout=180_000)
+    page.wait_for_function(f"() => document.querySelector('.q-monitor img').src != {json.dumps(first_src)}", timeout=60_000)
+    expect(mon.locator(".q-previews")).to_contain_text("What is the capital of France?")
+    mon.screenshot(path=SHOTS/"monitor.png")
+    assert _step(mon) > first_step  # the progress advanced and the curve was redrawn
+    mon.get_by_role("button", name="Stop").click()
+    expect(mon.locator(".q-summary")).to_contain_text("stopped:", timeout=120_000)
+    stopped_at = _step(mon)
+    assert stopped_at < 200
+    expect(page.locator(".jp-OutputArea-output").last).to_contain_text(f"run stopped {stopped_at} checkpoint-{stopped_at}", timeout=60_000)
+    mon.screenshot(path=SHOTS/"monitor-stopped.png")
+    page.close()
