@@ -66,10 +66,11 @@ def open_and_run(browser, lab, name: str, cells: list):
     url, root = lab
     (root/name).write_text(json.dumps(_notebook(cells)))
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{url}/lab/tree/{name}")
+    page.goto(f"{url}/lab/workspaces/{Path(name).stem}/tree/{name}?reset")  # a fresh workspace: this notebook alone
+    expect(page.locator(".jp-Notebook")).to_have_count(1, timeout=60_000)
     expect(page.locator(".jp-Notebook")).to_be_visible(timeout=60_000)
     expect(page.get_by_text("Python 3 (ipykernel) | Idle")).to_be_visible(timeout=60_000)  # the kernel is up
-    first = page.locator(".jp-InputPrompt").first
+    first = page.locator(".jp-Notebook .jp-InputPrompt").first
     for _ in range(5):  # a click that lands while JupyterLab is still settling can be lost: try again
         page.get_by_role("menuitem", name="Run", exact=True).click()
         page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
