@@ -10,8 +10,7 @@ import torch
 from transformers import TrainerCallback
 
 # %% auto #0
-__all__ = ['hms', 'in_notebook', 'html_diff', 'record_line', 'Curves', 'StopChannel', 'TrainingMonitor', 'on_train_begin',
-           'on_step_end', 'html_previews', 'finish']
+__all__ = ['hms', 'in_notebook', 'html_diff', 'record_line', 'Curves', 'StopChannel', 'TrainingMonitor', 'html_previews']
 
 # %% ../nbs/75_monitor.ipynb #8ca77484
 def hms(s: float) -> str:
@@ -113,10 +112,11 @@ class StopChannel:
 # %% ../nbs/75_monitor.ipynb #8b193aef
 class TrainingMonitor(TrainerCallback):
     "A live view of a training run: progress, curves, speed, memory, preview answers and a Stop button."
-    def __init__(self, redraw_every: float = 5.0, widgets: bool | None = None):
-        self.redraw_every, self.widgets = redraw_every, in_notebook() if widgets is None else widgets
+    def __init__(self, redraw_every: float = 5.0, redraw_share: float = 0.01, widgets: bool | None = None):
+        self.redraw_every, self.redraw_share = redraw_every, redraw_share
+        self.widgets = in_notebook() if widgets is None else widgets
         self.history, self.previews, self.status, self.error, self.run = [], [], "not started", None, None
-        self.max_steps, self._drawn, self._dirty, self._polled, self.channel = 0, 0.0, False, 0.0, None
+        self.max_steps, self._next_draw, self._dirty, self._polled, self.channel = 0, 0.0, False, 0.0, None
 
     def attach(self, run):
         "Follow `run` (from `finetune`): its records, its previews, its stop control."
@@ -145,21 +145,21 @@ def _on_stop(self: TrainingMonitor, _=None):
 TrainingMonitor._build, TrainingMonitor._on_stop = _build, _on_stop
 
 # %% ../nbs/75_monitor.ipynb #cb518808
-def on_train_begin(self: TrainingMonitor, args, state, control, **kw):
+def _on_train_begin(self: TrainingMonitor, args, state, control, **kw):
     self.max_steps, self.t0, self.status = state.max_steps, time.time(), "running"
     if not self.widgets: return
     from IPython.display import display
     self._build(); display(self.widget)
     self.channel = StopChannel(self.stop_btn)
 
-def on_step_end(self: TrainingMonitor, args, state, control, **kw):
+def _on_step_end(self: TrainingMonitor, args, state, control, **kw):
     if not self.widgets: return
     now, done = time.time(), state.global_step
     eta = (now - self.t0) / max(done, 1) * (self.max_steps - done)
     self.progress.value = done
     self.progress_text.value = (f"&nbsp;step {done}/{self.max_steps} · epoch {state.epoch or 0:.2f} · "
                                 f"{hms(now - self.t0)} elapsed · ETA {hms(eta)}")
-    if self._dirty and now - self._drawn >= self.redraw_every: self._redraw()
+    if self._dirty and now >= self._next_draw: self._redraw()
     if self.channel is not None and now - self._polled > 0.2: self.channel.step(); self._polled = now
 
 def _on_record(self: TrainingMonitor, rec: dict):
@@ -169,9 +169,12 @@ def _on_record(self: TrainingMonitor, rec: dict):
     self._dirty = True
 
 def _redraw(self: TrainingMonitor):
-    self.plot.value, self._drawn, self._dirty = self.curves.png(self.history), time.time(), False
+    t0 = time.time()
+    self.plot.value, self._dirty = self.curves.png(self.history), False
+    now = time.time(); self._next_draw = now + max(self.redraw_every, (now - t0) / self.redraw_share)
 
-for f in (on_train_begin, on_step_end, _on_record, _redraw): setattr(TrainingMonitor, f.__name__, f)
+TrainingMonitor.on_train_begin, TrainingMonitor.on_step_end = _on_train_begin, _on_step_end
+TrainingMonitor._on_record, TrainingMonitor._redraw = _on_record, _redraw
 
 # %% ../nbs/75_monitor.ipynb #00a22a16
 def html_previews(rows: list, limit: int = 12) -> str:
@@ -190,7 +193,7 @@ def _on_preview(self: TrainingMonitor, row: dict):
 TrainingMonitor._on_preview = _on_preview
 
 # %% ../nbs/75_monitor.ipynb #df9dd7a8
-def finish(self: TrainingMonitor, status: str, error: BaseException | None = None):
+def _finish(self: TrainingMonitor, status: str, error: BaseException | None = None):
     "Show how the run ended: `status` (finished, stopped, failed, ...) and the error, if any."
     self.status, self.error = status, error
     losses = [r["loss"] for r in self.history if "loss" in r]
@@ -207,4 +210,4 @@ def finish(self: TrainingMonitor, status: str, error: BaseException | None = Non
     colour = {"finished": "#15803d", "stopped": "#b45309"}.get(status, "#b91c1c")
     self.summary.value = f"<div class='q-summary' style='color:{colour};font-weight:bold'>{html.escape(text)}</div>"
 
-TrainingMonitor.finish = finish
+TrainingMonitor.finish = _finish
