@@ -153,3 +153,44 @@ def test_monitor(browser, lab, shot_on_failure):
     expect(page.locator(".jp-OutputArea-output").last).to_contain_text(f"run stopped {stopped_at} checkpoint-{stopped_at}", timeout=60_000)
     mon.screenshot(path=SHOTS/"monitor-stopped.png")
     page.close()
+
+def _live_text(page) -> str | None:
+    "The text of the answer streaming in the chat panel, or None when none is streaming."
+    return page.evaluate("() => { const c = document.querySelector('.q-chat .q-cursor');"
+                         " return c ? c.parentElement.innerText.replace('▌', '') : null; }")
+
+def test_chat(browser, lab, shot_on_failure):
+    page = open_and_run(browser, lab, "chat.ipynb", [
+        "import tempfile\nfrom qlora_nb.config import QLoRAConfig\nfrom qlora_nb.cli import demo_dataset\nfrom qlora_nb.train import finetune\n"
+        "from qlora_nb.chat import GenerationSettings\nfrom qlora_nb.chatpanel import ChatPanel",
+        "run = finetune(QLoRAConfig.preset('cpu-smoke', output_dir=tempfile.mkdtemp()), demo_dataset())  # as qlora-nb demo\n"
+        "chat = ChatPanel(run, settings=GenerationSettings(max_new_tokens=48, temperature=0.0))\nchat"])
+    shot_on_failure(page)
+    panel = page.locator(".q-chat")
+    expect(panel).to_be_visible(timeout=120_000)
+    ask = panel.get_by_placeholder("Ask something…")
+    ask.fill("What is the capital of France?")
+    panel.get_by_role("button", name="Send").click()
+    seen, t0 = [], time.time()
+    while time.time() - t0 < 120:  # the answer as it streams: growing text under a cursor, until the cursor goes
+        text = _live_text(page)
+        if text is None and seen: break
+        if text and (not seen or seen[-1] != text): seen.append(text)
+        time.sleep(0.1)
+    assert len(seen) >= 2 and all(b.startswith(a.rstrip()) for a, b in zip(seen, seen[1:])), seen  # streamed, in order
+    answer = panel.locator(".q-transcript .q-tuned .q-text").last
+    expect(answer).not_to_be_empty(timeout=30_000)
+    assert answer.inner_text().strip().startswith(seen[-1].strip()[:20])
+    expect(panel.locator(".q-transcript .q-user")).to_contain_text("What is the capital of France?")
+    panel.get_by_role("button", name="Clear").click()
+    expect(panel.locator(".q-transcript .q-user")).to_have_count(0)
+    panel.get_by_role("checkbox").check()
+    ask.fill("What is the capital of France?")
+    panel.get_by_role("button", name="Send").click()
+    compare = panel.locator(".q-transcript .q-compare")
+    expect(compare).to_have_count(1, timeout=120_000)  # in the transcript once both sides have answered
+    expect(compare.locator(".q-base .q-text")).to_contain_text("Paris")
+    expect(compare.locator(".q-tuned .q-text")).not_to_be_empty()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    panel.screenshot(path=SHOTS/"chat.png")
+    page.close()
