@@ -193,6 +193,10 @@ def parse_text(text: str) -> dict:
 # %% ../nbs/10_data.ipynb #cd511ca4
 def parse_record(rec: dict, fmt: str, where: str) -> list:
     "The conversations in one record of format `fmt`."
+    need = {"chat": "messages", "sharegpt": "conversations", "seed_tasks": "instances"}.get(fmt)
+    if need and need not in rec:
+        raise DataError(f"{where}: no {need!r} field, which the {fmt} format needs (found: {', '.join(map(str, rec)) or 'none'}); "
+                        f"give every row the shape of the first, or load each shape separately")
     if fmt == "chat": return parse_chat(rec, where)
     if fmt == "sharegpt": return parse_sharegpt(rec, where)
     if fmt == "seed_tasks": return parse_seed_task(rec, where)

@@ -4,8 +4,9 @@
 
 # %% ../nbs/20_template.ipynb #62877022
 from __future__ import annotations
-import random, warnings
+import contextlib, random, warnings
 import numpy as np
+import datasets
 from datasets import Dataset
 from .config import QLoRAConfig
 
@@ -90,13 +91,23 @@ def tokenize_row(row: dict, tok, max_length: int, system: str | None = None) -> 
     return {"input_ids": ids[:max_length], "labels": labels[:max_length], "length": len(ids), "truncated": len(ids) > max_length}
 
 # %% ../nbs/20_template.ipynb #0001837f
+@contextlib.contextmanager
+def _progress_bars(on: bool):
+    "datasets' progress bars shown (`on`) or hidden in this block."
+    was = datasets.is_progress_bar_enabled()
+    if not on: datasets.disable_progress_bars()
+    try: yield
+    finally:
+        if was and not on: datasets.enable_progress_bars()
+
 def tokenize_data(ds: Dataset, tok, cfg: QLoRAConfig, verbose: bool = True) -> Dataset:
     "`ds` tokenized for training with `cfg.max_length`, `cfg.long_rows` and `cfg.system_prompt`."
     ensure_chat_template(tok)
-    out = ds.map(tokenize_row, fn_kwargs=dict(tok=tok, max_length=cfg.max_length, system=cfg.system_prompt), desc="Tokenizing")
-    n_long = sum(out["truncated"])
-    if cfg.long_rows == "drop": out = out.filter(lambda r: not r["truncated"])
-    out = out.filter(lambda r: any(l != -100 for l in r["labels"]))  # cut before the first reply: nothing left to learn
+    with _progress_bars(verbose):
+        out = ds.map(tokenize_row, fn_kwargs=dict(tok=tok, max_length=cfg.max_length, system=cfg.system_prompt), desc="Tokenizing")
+        n_long = sum(out["truncated"])
+        if cfg.long_rows == "drop": out = out.filter(lambda r: not r["truncated"])
+        out = out.filter(lambda r: any(l != -100 for l in r["labels"]))  # cut before the first reply: nothing left to learn
     if verbose and (n_long or len(out) < len(ds)):
         print(f"{n_long} of {len(ds)} rows longer than max_length={cfg.max_length} ({'dropped' if cfg.long_rows == 'drop' else 'truncated'}); "
               f"{len(ds) - len(out)} rows left out with nothing to train on")

@@ -4,7 +4,7 @@
 
 # %% ../nbs/40_train.ipynb #ed3cb191
 from __future__ import annotations
-import gc, hashlib, json, threading, time
+import gc, hashlib, json, threading, time, warnings
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 import torch
@@ -15,13 +15,15 @@ from peft import PeftModel, prepare_model_for_kbit_training
 from .config import QLoRAConfig, compute_dtype, atomic_write
 from .model import load_model, load_tokenizer, lora_config, trainable, model_path, base_fingerprint
 from .chat import ChatEngine, GREEDY
-from .template import tokenize_data
+from .template import tokenize_data, _progress_bars
+# trl 1.16 reads model.is_gradient_checkpointing, which transformers 5 deprecates with a warning on every run: not the user's to fix
+warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
 from .preflight import preflight, advice, device_memory, GiB
 
 # %% auto #0
-__all__ = ['sft_config', 'memory_gib', 'append_jsonl', 'MetricsStream', 'Previews', 'StopControl', 'LatestCheckpoint',
-           'latest_checkpoint', 'Run', 'fingerprint', 'new_run_dir', 'resume_dir', 'PreflightError', 'OutOfMemory',
-           'float_adapter', 'finetune']
+__all__ = ['SMALL_DATA', 'sft_config', 'memory_gib', 'append_jsonl', 'MetricsStream', 'Previews', 'StopControl',
+           'LatestCheckpoint', 'latest_checkpoint', 'Run', 'fingerprint', 'new_run_dir', 'resume_dir', 'PreflightError',
+           'OutOfMemory', 'float_adapter', 'small_data_note', 'finetune']
 
 # %% ../nbs/40_train.ipynb #91ebac6e
 def sft_config(cfg: QLoRAConfig, output_dir, has_eval: bool = False) -> SFTConfig:
@@ -196,6 +198,15 @@ def _quiet(trainer):
     from transformers.utils.notebook import NotebookProgressCallback
     for cb in (ProgressCallback, PrinterCallback, NotebookProgressCallback): trainer.remove_callback(cb)
 
+# %% ../nbs/40_train.ipynb #303f1124
+SMALL_DATA = 100 # fewer training rows than this get a note on what they can teach
+
+def small_data_note(n: int) -> str:
+    "A one-line note when `n` training rows are few, else an empty string."
+    if n >= SMALL_DATA: return ""
+    return (f"note: {n} training rows: enough to teach a style or a format, rarely new facts; for knowledge, retrieval (RAG) "
+            f"or a prompt with examples usually works better (see the tutorial 'When to fine-tune')")
+
 # %% ../nbs/40_train.ipynb #fdd2f7c9
 def finetune(cfg: QLoRAConfig, train_ds: Dataset, eval_ds: Dataset | None = None, model=None, tok=None,
              resume=False, stop: StopControl | None = None, callbacks: list = (), check: bool = True, monitor=False) -> Run:
@@ -207,8 +218,14 @@ def finetune(cfg: QLoRAConfig, train_ds: Dataset, eval_ds: Dataset | None = None
     further = isinstance(model, PeftModel)  # an adapter loaded to train further (`load_export(..., trainable=True)`)
     if getattr(model, "is_quantized", False) and not further:  # norms and embeddings to float32, input gradients for checkpointing
         model = prepare_model_for_kbit_training(model, cfg.gradient_checkpointing, {"use_reentrant": False})
+    if monitor:
+        from qlora_nb.monitor import TrainingMonitor
+        callbacks = [*callbacks, monitor if hasattr(monitor, "attach") else TrainingMonitor()]
+    watchers = [c for c in callbacks if hasattr(c, "attach")]
     prep = lambda ds: tokenize_data(ds, tok, cfg).select_columns(["input_ids", "labels"])
-    train_t, eval_t = prep(train_ds), prep(eval_ds) if eval_ds is not None else None
+    with _progress_bars(not watchers):  # a watched run shows its own progress: no datasets bars above it
+        train_t, eval_t = prep(train_ds), prep(eval_ds) if eval_ds is not None else None
+    if note := small_data_note(len(train_t)): print(note)
     (d/"checkpoints").mkdir(parents=True, exist_ok=True)
     if not resume: cfg.to_json(d/"config.json")
     info = dict(version=cfg.version, base_model=cfg.model, base_fingerprint=base_fingerprint(model_path(cfg)),
@@ -217,13 +234,10 @@ def finetune(cfg: QLoRAConfig, train_ds: Dataset, eval_ds: Dataset | None = None
     atomic_write(d/"run.json", json.dumps(info, indent=2))
     metrics, stop = MetricsStream(d/"metrics.jsonl"), stop or StopControl()
     previews = Previews(cfg.preview_prompts, cfg.preview_every, tok, d/"previews.jsonl") if cfg.preview_every and cfg.preview_prompts else None
-    if monitor:
-        from qlora_nb.monitor import TrainingMonitor
-        callbacks = [*callbacks, monitor if hasattr(monitor, "attach") else TrainingMonitor()]
-    watchers = [c for c in callbacks if hasattr(c, "attach")]
-    trainer = SFTTrainer(model=model, args=sft_config(cfg, d/"checkpoints", eval_t is not None), train_dataset=train_t,
-                         eval_dataset=eval_t, processing_class=tok, peft_config=None if further else lora_config(cfg, model.config),
-                         callbacks=[metrics, stop, LatestCheckpoint()] + ([previews] if previews else []) + list(callbacks))
+    with _progress_bars(not watchers):
+        trainer = SFTTrainer(model=model, args=sft_config(cfg, d/"checkpoints", eval_t is not None), train_dataset=train_t,
+                             eval_dataset=eval_t, processing_class=tok, peft_config=None if further else lora_config(cfg, model.config),
+                             callbacks=[metrics, stop, LatestCheckpoint()] + ([previews] if previews else []) + list(callbacks))
     print(trainable(float_adapter(trainer.model, cfg)))
     if watchers: _quiet(trainer)
     run, oom = Run(d, cfg, trainer.model, tok, trainer, metrics, previews, stop, watchers), False
