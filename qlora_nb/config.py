@@ -32,7 +32,7 @@ class QLoRAConfig:
     lr: float = 2e-4 # peak learning rate (QLoRA paper, 7B-13B)
     lr_scheduler: str = "cosine" # decay after warm-up
     warmup_ratio: float = 0.03 # share of the steps spent warming up from 0 to `lr`
-    micro_bs: int = 4 # rows per forward pass on one device
+    micro_bs: int = 4 # rows per forward pass on one device (without packing; with it, a token budget decides)
     grad_accum: int = 1 # micro batches per optimizer step
     epochs: float = 1.0 # passes over the training rows (ignored when `max_steps` > 0)
     max_steps: int = -1 # stop after this many optimizer steps; -1 to let `epochs` decide
@@ -40,6 +40,9 @@ class QLoRAConfig:
     weight_decay: float = 0.0 # AdamW weight decay on the adapter
     optim: str = "auto" # "auto": fused AdamW on a GPU, AdamW on CPU; or any transformers optimizer name
     gradient_checkpointing: bool = True # recompute activations in the backward pass: less memory, ~20-40% slower
+    packing: bool = True # put whole rows side by side in each forward pass, no padding; each row attends only to itself
+    batch_tokens: int = 0 # tokens per forward pass when packing; 0 sizes it from the free GPU memory (on a CPU: micro_bs rows' worth)
+    liger: bool = True # Liger's fused kernels on a GPU (RMSNorm, RoPE, SwiGLU, linear + cross-entropy) when liger-kernel is installed
     logging_steps: int = 10 # optimizer steps between logged metrics
     seed: int = 42 # seed for data order, adapter initialisation and dropout
     # Data
@@ -70,7 +73,7 @@ RANGES = dict( # field: (low, high, whether low itself is allowed)
     lr=(0, 1, False), warmup_ratio=(0, 0.5, True), micro_bs=(1, 4096, True), grad_accum=(1, 4096, True),
     epochs=(0, 1000, False), max_grad_norm=(0, 1e6, False), weight_decay=(0, 1, True),
     logging_steps=(1, 10**6, True), max_length=(16, 10**6, True), val_frac=(0, 0.5, True),
-    eval_steps=(1, 10**6, True), save_steps=(1, 10**6, True), preview_every=(0, 10**6, True),
+    eval_steps=(1, 10**6, True), save_steps=(1, 10**6, True), preview_every=(0, 10**6, True), batch_tokens=(0, 10**7, True),
 )
 
 # %% ../nbs/00_config.ipynb #c90bdaad
@@ -104,6 +107,8 @@ def validate(cfg: QLoRAConfig):
         raise ValueError(f"QLoRAConfig.version={cfg.version!r} should be a semantic version such as 1.0.0 or 0.2.0-beta")
     if not all(isinstance(p, str) for p in cfg.preview_prompts):
         raise ValueError("QLoRAConfig.preview_prompts should be a list of prompts (strings)")
+    if cfg.batch_tokens and cfg.batch_tokens < cfg.max_length:
+        raise ValueError(f"QLoRAConfig.batch_tokens={cfg.batch_tokens} is below max_length={cfg.max_length}: a row must fit; raise it or set 0 (auto)")
     if isinstance(cfg.lora_targets, list) and not all(isinstance(t, str) and t for t in cfg.lora_targets):
         raise ValueError(f"QLoRAConfig.lora_targets={cfg.lora_targets!r} should be 'auto', 'all-linear' or a list of module names")
 

@@ -10,7 +10,8 @@ import torch
 from .config import QLoRAConfig, compute_dtype
 
 # %% auto #0
-__all__ = ['GiB', 'device_memory', 'check_bnb', 'MemoryEstimate', 'estimate_memory', 'advice', 'Preflight', 'preflight']
+__all__ = ['GiB', 'device_memory', 'check_bnb', 'MemoryEstimate', 'liger_available', 'estimate_memory', 'advice', 'Preflight',
+           'preflight']
 
 # %% ../nbs/02_preflight.ipynb #4ff11a22
 GiB = 2**30
@@ -62,22 +63,31 @@ def _linear_params(model, targets):
         if targets == "all-linear" or name.split(".")[-1] in targets: lora += m.in_features + m.out_features
     return quant, lora
 
-def estimate_memory(cfg: QLoRAConfig, model_config=None) -> MemoryEstimate:
-    "The estimated peak memory of training `cfg`'s model with `cfg`'s batch, length and LoRA."
+def liger_available() -> bool:
+    "Whether Liger's kernels can run here: a CUDA GPU and liger-kernel installed."
+    import importlib.util
+    return torch.cuda.is_available() and importlib.util.find_spec("liger_kernel") is not None
+
+def estimate_memory(cfg: QLoRAConfig, model_config=None, tokens: int | None = None) -> MemoryEstimate:
+    "The estimated peak memory of training `cfg`'s model on `tokens` tokens per forward pass (default: `cfg`'s batch), with `cfg`'s LoRA."
     from transformers import AutoConfig, AutoModelForCausalLM
     from qlora_nb.model import model_path, lora_targets
     mc = model_config or AutoConfig.from_pretrained(model_path(cfg), trust_remote_code=cfg.trust_remote_code)
     with torch.device("meta"): model = AutoModelForCausalLM.from_config(mc, trust_remote_code=cfg.trust_remote_code)
-    e = torch.finfo(compute_dtype(cfg)).bits // 8
+    dtype = compute_dtype(cfg)
+    e = torch.finfo(dtype).bits // 8
     quant, lora_io = _linear_params(model, lora_targets(cfg, mc))
     other = sum(p.numel() for p in model.parameters()) - quant
     bytes_q = {"nf4": 0.5, "fp4": 0.5, "int8": 1.0, "none": e}[cfg.quant] + (0 if cfg.quant in ("int8", "none") else (1 if cfg.double_quant else 4) / 64)
-    tokens, h, L = cfg.micro_bs * cfg.max_length, mc.hidden_size, mc.num_hidden_layers
+    tokens = tokens or (cfg.batch_tokens if cfg.packing and cfg.batch_tokens else cfg.micro_bs * cfg.max_length)
+    h, L = mc.hidden_size, mc.num_hidden_layers
     per_layer = tokens * (10 * h + 4 * getattr(mc, "intermediate_size", 4 * h)) * e
     acts = L * tokens * h * e + per_layer if cfg.gradient_checkpointing else L * per_layer
-    bytes_other = 4 if cfg.quant != "none" else e  # prepare_model_for_kbit_training keeps them in float32
-    return MemoryEstimate(weights=(quant * bytes_q + other * bytes_other) / GiB, adapter=cfg.lora_r * lora_io * 16 / GiB,
-                          activations=acts / GiB, logits=tokens * mc.vocab_size * (e + 8) / GiB)
+    half = dtype == torch.bfloat16 and cfg.quant != "none"  # bfloat16: norms, embeddings and adapter stay in bfloat16 (see `finetune`)
+    bytes_other = e if half or cfg.quant == "none" else 4  # else prepare_model_for_kbit_training makes them float32
+    logits = tokens * h * e * 4 if cfg.liger and liger_available() else tokens * mc.vocab_size * 4  # float32 for the loss; Liger: in chunks
+    return MemoryEstimate(weights=(quant * bytes_q + other * bytes_other) / GiB, adapter=cfg.lora_r * lora_io * (8 if half else 16) / GiB,
+                          activations=acts / GiB, logits=logits / GiB)
 
 # %% ../nbs/02_preflight.ipynb #1986e933
 def advice(cfg: QLoRAConfig, free_gib: float, model_config=None) -> list:

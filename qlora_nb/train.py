@@ -4,13 +4,13 @@
 
 # %% ../nbs/40_train.ipynb #ed3cb191
 from __future__ import annotations
-import gc, hashlib, json, threading, time, warnings
+import gc, hashlib, inspect, json, math, re, threading, time, warnings
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 import torch
 from datasets import Dataset
 from transformers import TrainerCallback
-from trl import SFTConfig, SFTTrainer
+from trl import SFTConfig, SFTTrainer, pack_dataset
 from peft import PeftModel, prepare_model_for_kbit_training
 from .config import QLoRAConfig, compute_dtype, atomic_write
 from .model import load_model, load_tokenizer, lora_config, trainable, model_path, base_fingerprint
@@ -18,24 +18,28 @@ from .chat import ChatEngine, GREEDY
 from .template import tokenize_data, _progress_bars
 # trl 1.16 reads model.is_gradient_checkpointing, which transformers 5 deprecates with a warning on every run: not the user's to fix
 warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
-from .preflight import preflight, advice, device_memory, GiB
+from .preflight import preflight, advice, device_memory, estimate_memory, liger_available, GiB
 
 # %% auto #0
-__all__ = ['SMALL_DATA', 'sft_config', 'memory_gib', 'append_jsonl', 'MetricsStream', 'Previews', 'StopControl',
-           'LatestCheckpoint', 'latest_checkpoint', 'Run', 'fingerprint', 'new_run_dir', 'resume_dir', 'PreflightError',
-           'OutOfMemory', 'float_adapter', 'small_data_note', 'finetune']
+__all__ = ['MAX_BATCH_TOKENS', 'MIN_STEPS', 'SMALL_DATA', 'sft_config', 'memory_gib', 'append_jsonl', 'MetricsStream', 'Previews',
+           'StopControl', 'LatestCheckpoint', 'latest_checkpoint', 'Run', 'fingerprint', 'new_run_dir', 'resume_dir',
+           'honours_position_ids', 'pack_rows', 'PackedCollator', 'batch_shape', 'PreflightError', 'OutOfMemory',
+           'float_adapter', 'small_data_note', 'finetune']
 
 # %% ../nbs/40_train.ipynb #91ebac6e
-def sft_config(cfg: QLoRAConfig, output_dir, has_eval: bool = False) -> SFTConfig:
-    "trl's `SFTConfig` for `cfg`, writing checkpoints to `output_dir`."
+def sft_config(cfg: QLoRAConfig, output_dir, has_eval: bool = False, rows: int | None = None, grouped: bool = False,
+               liger: bool = False) -> SFTConfig:
+    "trl's `SFTConfig` for `cfg`, writing checkpoints to `output_dir`; `rows` packed rows per forward pass when packing."
     dtype, cuda = compute_dtype(cfg), torch.cuda.is_available()
+    bs = rows or cfg.micro_bs
     return SFTConfig(
-        output_dir=str(output_dir), per_device_train_batch_size=cfg.micro_bs, per_device_eval_batch_size=cfg.micro_bs,
+        output_dir=str(output_dir), per_device_train_batch_size=bs, per_device_eval_batch_size=bs,
         gradient_accumulation_steps=cfg.grad_accum, learning_rate=cfg.lr, lr_scheduler_type=cfg.lr_scheduler,
         warmup_steps=cfg.warmup_ratio, num_train_epochs=cfg.epochs, max_steps=cfg.max_steps, max_grad_norm=cfg.max_grad_norm,
         weight_decay=cfg.weight_decay, optim=("adamw_torch_fused" if cuda else "adamw_torch") if cfg.optim == "auto" else cfg.optim,
         activation_checkpointing=cfg.gradient_checkpointing, activation_checkpointing_kwargs={"use_reentrant": False},
         bf16=cuda and dtype == torch.bfloat16, fp16=cuda and dtype == torch.float16, use_cpu=not cuda,
+        use_liger_kernel=liger, liger_kernel_config={"rope": False} if liger else None, train_sampling_strategy="group_by_length" if grouped else "random",
         max_length=cfg.max_length, logging_steps=cfg.logging_steps, seed=cfg.seed,
         eval_strategy="steps" if has_eval else "no", eval_steps=cfg.eval_steps, eval_on_start=has_eval,
         save_strategy="steps", save_steps=cfg.save_steps, save_total_limit=3, report_to=[])
@@ -168,11 +172,61 @@ def resume_dir(cfg: QLoRAConfig, resume) -> Path:
     if diff: raise ValueError(f"{d}: the config differs from the run's in {', '.join(diff)}; resume with the run's config.json")
     return d
 
+# %% ../nbs/40_train.ipynb #0a1b2c02
+def honours_position_ids(model) -> bool:
+    "Whether `model` builds its attention mask from `position_ids`, so packed rows attend only to themselves."
+    base = model.get_base_model() if isinstance(model, PeftModel) else model
+    inner = getattr(base, "model", base)
+    try: src = inspect.getsource(type(inner).forward)
+    except (OSError, TypeError): return False
+    return bool(re.search(r'(create_causal_mask|mask_function)\([^)]*position_ids=position_ids|"position_ids": position_ids', src))
+
+def pack_rows(tds: Dataset, max_length: int) -> Dataset:
+    "Tokenized rows packed into sequences of at most `max_length` tokens, whole rows only, with their lengths in `seq_lengths`."
+    return pack_dataset(tds.select_columns(["input_ids", "labels"]), max_length, strategy="bfd")
+
+@dataclass
+class PackedCollator:
+    "A batch of packed rows: ids and labels padded to the longest, position ids restarting at each row, no attention mask."
+    pad_token_id: int
+    def __call__(self, examples: list) -> dict:
+        n = max(len(e["input_ids"]) for e in examples)
+        ids = torch.full((len(examples), n), self.pad_token_id, dtype=torch.long)
+        labels, pos = torch.full_like(ids, -100), torch.zeros_like(ids)
+        for i, e in enumerate(examples):
+            lengths = e.get("seq_lengths") or [len(e["input_ids"])]
+            k = sum(lengths)
+            ids[i, :k], labels[i, :k] = torch.tensor(e["input_ids"]), torch.tensor(e["labels"])
+            pos[i, :k] = torch.cat([torch.arange(l) for l in lengths])
+        labels[pos == 0] = -100  # a row's first token is never a prediction target: the row before it must not learn it
+        return dict(input_ids=ids, labels=labels, position_ids=pos, use_cache=False)  # with a cache, the positions are not read
+
+# %% ../nbs/40_train.ipynb #0a1b2c07
+MAX_BATCH_TOKENS = 16384 # tokens per forward pass beyond which a GPU gets little faster per token
+MIN_STEPS = 16 # optimizer steps an epoch keeps at least, however much memory there is
+
+def batch_shape(cfg: QLoRAConfig, lengths: list, model_config=None, free_gib: float | None = None, loaded: bool = True) -> tuple:
+    "`(rows, length)`: packed rows per forward pass and their length in tokens, for rows of `lengths` tokens (see above)."
+    if cfg.batch_tokens: return max(1, cfg.batch_tokens // cfg.max_length), cfg.max_length
+    total, longest = sum(lengths), max(lengths)
+    if not torch.cuda.is_available(): return 1, min(cfg.max_length, max(longest, math.ceil(cfg.micro_bs * total / len(lengths))))
+    free = device_memory()[2] if free_gib is None else free_gib
+    n = max(1, min(MAX_BATCH_TOKENS, total // (MIN_STEPS * cfg.grad_accum)) // cfg.max_length)
+    while n > 1:
+        est = estimate_memory(cfg, model_config, tokens=n * cfg.max_length)
+        if est.total - (est.weights if loaded else 0) < 0.9 * free: break
+        n //= 2
+    return n, cfg.max_length
+
 # %% ../nbs/40_train.ipynb #200db08e
 class PreflightError(RuntimeError): "The machine cannot run this config; the message says what to change."
 class OutOfMemory(RuntimeError): "Training ran out of GPU memory; the message says what to change."
 
-def _oom_message(cfg):
+def _oom_message(cfg, shape=None):
+    if shape:  # packed rows: fewer tokens per step
+        n = shape[0] * shape[1]
+        return (f"out of GPU memory at {n} tokens per step ({shape[0]} packed rows of {shape[1]}): try batch_tokens={max(cfg.max_length, n // 2)}"
+                + ("" if cfg.gradient_checkpointing else " or gradient_checkpointing=True") + (" or a shorter max_length" if shape[0] == 1 else ""))
     fixes = advice(cfg, device_memory()[2] * 0.8)
     hint = "; or ".join(", ".join(f"{k}={v}" for k, v in f.items()) for f in fixes) or "micro_bs=1 with a shorter max_length, or a smaller model"
     return (f"out of GPU memory at micro_bs={cfg.micro_bs}, max_length={cfg.max_length}, "
@@ -208,6 +262,22 @@ def small_data_note(n: int) -> str:
             f"or a prompt with examples usually works better (see the tutorial 'When to fine-tune')")
 
 # %% ../nbs/40_train.ipynb #fdd2f7c9
+def _prepare(model, cfg: QLoRAConfig):
+    "Ready a freshly loaded quantised model for training: gradients to the input for checkpointing, float32 norms unless bfloat16."
+    if compute_dtype(cfg) != torch.bfloat16:  # float16's narrow range needs float32 norms and embeddings; on a CPU it is all float32
+        return prepare_model_for_kbit_training(model, cfg.gradient_checkpointing, {"use_reentrant": False})
+    if cfg.gradient_checkpointing: model.enable_input_require_grads()
+    return model  # bfloat16 has float32's range: norms and embeddings stay as loaded, half the memory of float32
+
+def _trainer(cfg, model, tok, d, train_t, eval_t, shape, callbacks, new_adapter, quiet):
+    "The `SFTTrainer` of a run: packed rows with their collator when `shape` is `(rows, length)`, else grouped by length."
+    with _progress_bars(not quiet):
+        liger = cfg.liger and liger_available() and model.device.type == "cuda"  # Liger's kernels run on the GPU only
+        return SFTTrainer(model=model, args=sft_config(cfg, d/"checkpoints", eval_t is not None, shape and shape[0], grouped=not shape, liger=liger),
+                          train_dataset=train_t, eval_dataset=eval_t, processing_class=tok,
+                          data_collator=PackedCollator(tok.pad_token_id) if shape else None,
+                          peft_config=lora_config(cfg, model.config) if new_adapter else None, callbacks=callbacks)
+
 def finetune(cfg: QLoRAConfig, train_ds: Dataset, eval_ds: Dataset | None = None, model=None, tok=None,
              resume=False, stop: StopControl | None = None, callbacks: list = (), check: bool = True, monitor=False) -> Run:
     "Train a LoRA adapter on `cfg`'s quantised base model on the rows of `train_ds` (from `load_data`)."
@@ -215,9 +285,8 @@ def finetune(cfg: QLoRAConfig, train_ds: Dataset, eval_ds: Dataset | None = None
     if check and model is None and not (pf := preflight(cfg)).ok: raise PreflightError("; ".join(pf.problems))
     if model is None: model, tok = load_model(cfg)
     if tok is None: tok = load_tokenizer(cfg)
-    further = isinstance(model, PeftModel)  # an adapter loaded to train further (`load_export(..., trainable=True)`)
-    if getattr(model, "is_quantized", False) and not further:  # norms and embeddings to float32, input gradients for checkpointing
-        model = prepare_model_for_kbit_training(model, cfg.gradient_checkpointing, {"use_reentrant": False})
+    new_adapter = not isinstance(model, PeftModel)  # else an adapter loaded to train further (`load_export(..., trainable=True)`)
+    if getattr(model, "is_quantized", False) and new_adapter: model = _prepare(model, cfg)
     if monitor:
         from qlora_nb.monitor import TrainingMonitor
         callbacks = [*callbacks, monitor if hasattr(monitor, "attach") else TrainingMonitor()]
@@ -226,29 +295,46 @@ def finetune(cfg: QLoRAConfig, train_ds: Dataset, eval_ds: Dataset | None = None
     with _progress_bars(not watchers):  # a watched run shows its own progress: no datasets bars above it
         train_t, eval_t = prep(train_ds), prep(eval_ds) if eval_ds is not None else None
     if note := small_data_note(len(train_t)): print(note)
+    data = dict(train_data=fingerprint(train_t), eval_data=fingerprint(eval_t) if eval_t is not None else None)
+    shape = None
+    if cfg.packing and not honours_position_ids(model):
+        print(f"note: {model.config.model_type} models do not read packed rows' positions into their attention mask: "
+              "rows are batched by length instead of packed")
+    elif cfg.packing:
+        shape = batch_shape(cfg, [len(i) for i in train_t["input_ids"]], model.config)
+        with _progress_bars(not watchers):
+            train_t, eval_t = pack_rows(train_t, shape[1]), pack_rows(eval_t, shape[1]) if eval_t is not None else None
     (d/"checkpoints").mkdir(parents=True, exist_ok=True)
     if not resume: cfg.to_json(d/"config.json")
     info = dict(version=cfg.version, base_model=cfg.model, base_fingerprint=base_fingerprint(model_path(cfg)),
-                started=time.strftime("%Y-%m-%dT%H:%M:%S"), status="running",
-                train_data=fingerprint(train_t), eval_data=fingerprint(eval_t) if eval_t is not None else None)
+                started=time.strftime("%Y-%m-%dT%H:%M:%S"), status="running", **data,
+                batch=dict(rows=shape[0], tokens=shape[0] * shape[1]) if shape else dict(rows=cfg.micro_bs))
     atomic_write(d/"run.json", json.dumps(info, indent=2))
     metrics, stop = MetricsStream(d/"metrics.jsonl"), stop or StopControl()
     previews = Previews(cfg.preview_prompts, cfg.preview_every, tok, d/"previews.jsonl") if cfg.preview_every and cfg.preview_prompts else None
-    with _progress_bars(not watchers):
-        trainer = SFTTrainer(model=model, args=sft_config(cfg, d/"checkpoints", eval_t is not None), train_dataset=train_t,
-                             eval_dataset=eval_t, processing_class=tok, peft_config=None if further else lora_config(cfg, model.config),
-                             callbacks=[metrics, stop, LatestCheckpoint()] + ([previews] if previews else []) + list(callbacks))
-    print(trainable(float_adapter(trainer.model, cfg)))
-    if watchers: _quiet(trainer)
-    run, oom = Run(d, cfg, trainer.model, tok, trainer, metrics, previews, stop, watchers), False
-    for w in watchers: w.attach(run)
-    try: trainer.train(resume_from_checkpoint=str(latest_checkpoint(d)) if resume else None)
-    except torch.OutOfMemoryError: oom = True
-    except BaseException as e: _finish(run, info, "interrupted" if isinstance(e, KeyboardInterrupt) else "failed", e); raise
-    if oom:  # handled outside the except block, so no traceback keeps the batch's tensors alive
+    cbs = [metrics, stop, LatestCheckpoint()] + ([previews] if previews else []) + list(callbacks)
+    retry = shape is not None and not cfg.batch_tokens and torch.cuda.is_available() and not resume  # sized from memory: may halve
+    while True:
+        trainer = _trainer(cfg, model, tok, d, train_t, eval_t, shape, cbs, new_adapter, bool(watchers))
+        print(trainable(float_adapter(trainer.model, cfg)))
+        if watchers: _quiet(trainer)
+        run, oom = Run(d, cfg, trainer.model, tok, trainer, metrics, previews, stop, watchers), False
+        for w in watchers: w.attach(run)
+        try: trainer.train(resume_from_checkpoint=str(latest_checkpoint(d)) if resume else None)
+        except torch.OutOfMemoryError: oom = True
+        except BaseException as e: _finish(run, info, "interrupted" if isinstance(e, KeyboardInterrupt) else "failed", e); raise
+        if not oom: break
+        # handled outside the except block, so no traceback keeps the batch's tensors alive
         trainer.optimizer, trainer.lr_scheduler = None, None
+        if retry and shape[0] > 1 and trainer.state.global_step == 0:  # the estimate was too hopeful: half the rows, same adapter
+            model, new_adapter, shape = trainer.model, False, (shape[0] // 2, shape[1])
+            info["batch"] = dict(rows=shape[0], tokens=shape[0] * shape[1])
+            print(f"out of GPU memory at {shape[0] * 2} rows of {shape[1]} tokens per step: trying {shape[0]}")
+            del trainer, run
+            gc.collect(); torch.cuda.empty_cache()
+            continue
         gc.collect(); torch.cuda.empty_cache()
-        err = OutOfMemory(_oom_message(cfg))
+        err = OutOfMemory(_oom_message(cfg, shape))
         _finish(run, info, "out of memory", err)
         del trainer, run
         gc.collect(); torch.cuda.empty_cache()

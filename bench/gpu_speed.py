@@ -1,0 +1,202 @@
+"""Speed and memory of QLoRA training on one GPU: the seeds' recipe against qlora_nb's `finetune`, side by side in one job.
+
+    python bench/gpu_speed.py                      # Llama-2-7B and Mistral-7B shapes, every recipe; table + results.json
+    python bench/gpu_speed.py --shapes llama2-7b --recipes seeds,qlora_nb-seeds-lora
+
+Models have random weights of the real shapes (nothing is downloaded; speed does not depend on the values), NF4 with
+double quantisation, bfloat16 compute, gradient checkpointing. Rows are chat turns of 100 to 1,000 tokens (mean 550) from
+a word-level tokenizer of 32,000 words. Each recipe runs in its own process (its own memory peak): 3 warm-up steps, then
+17 timed steps; a step's time is from its start to its end with the GPU synchronised, and only real tokens count (the
+embedding layer counts the ids that are not padding). MFU = 6 x parameters x real tokens/s / the GPU's bf16 peak.
+"""
+from __future__ import annotations
+import argparse, json, os, random, subprocess, sys, tempfile, time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHAPES = {  # published configurations
+    "llama2-7b": dict(model_type="llama", hidden_size=4096, intermediate_size=11008, num_hidden_layers=32, num_attention_heads=32,
+                      num_key_value_heads=32, vocab_size=32000, max_position_embeddings=4096, rms_norm_eps=1e-5),
+    "mistral-7b": dict(model_type="mistral", hidden_size=4096, intermediate_size=14336, num_hidden_layers=32, num_attention_heads=32,
+                       num_key_value_heads=8, vocab_size=32000, max_position_embeddings=32768, rms_norm_eps=1e-5, rope_theta=1e6,
+                       sliding_window=None),
+    "tiny": dict(model_type="llama", hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
+                 num_key_value_heads=4, vocab_size=32000, max_position_embeddings=4096),  # a check of this script, on any machine
+}
+SEEDS_LORA = dict(lora_r=64, lora_alpha=16, lora_dropout=0.1, lora_targets=["q_proj", "v_proj"])
+RECIPES = {  # name: what it runs (see run_recipe)
+    "seeds": "the seeds' recipe: rows padded to 1,024, paged AdamW 32-bit, reentrant checkpointing, q,v r=64, batch 4",
+    "qlora_nb-seeds-lora": "finetune, defaults, with the seeds' LoRA (q,v r=64 a=16 dropout 0.1)",
+    "qlora_nb": "finetune, defaults (all linear layers r=16)",
+    "qlora_nb-seeds-lora-4x1024": "finetune, the seeds' LoRA, 4 x 1,024 tokens per step (batch_tokens=4096)",
+    "qlora_nb-4x1024": "finetune, defaults, 4 x 1,024 tokens per step (batch_tokens=4096)",
+    "qlora_nb-seeds-lora-4rows": "finetune, the seeds' LoRA, about the seeds' 4 rows per step without their padding (batch_tokens=2048)",
+    "qlora_nb-seeds-lora-nopack": "finetune, the seeds' LoRA, no packing (batches padded to their longest row, grouped by length)",
+    "qlora_nb-seeds-lora-noliger": "finetune, the seeds' LoRA, without Liger's kernels",
+    "qlora_nb-seeds-lora-8k": "finetune, the seeds' LoRA, 8,192 tokens per step",
+    "qlora_nb-seeds-lora-32k": "finetune, the seeds' LoRA, 32,768 tokens per step",
+    "qlora_nb-seeds-lora-adam8bit": "finetune, the seeds' LoRA, 8-bit paged AdamW",
+}
+WARMUP, TIMED = 3, 17
+PEAK_TFLOPS = {"H100": 989e12, "H200": 989e12, "A100": 312e12}
+
+def build_model(shape: str, folder: Path):
+    "A random-weight bfloat16 model of `shape` and a word-level tokenizer with Llama-2's chat template, saved in `folder`."
+    import torch
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import AutoConfig, AutoModelForCausalLM, PreTrainedTokenizerFast
+    from qlora_nb.template import TEMPLATES
+    if (folder/"done").exists(): return
+    folder.mkdir(parents=True, exist_ok=True)
+    special = ["[PAD]", "<s>", "</s>", "[UNK]", "[INST]", "[/INST]", "<<SYS>>", "<</SYS>>"]
+    vocab = {t: i for i, t in enumerate(special + [f"w{i}" for i in range(SHAPES[shape]["vocab_size"] - len(special))])}
+    tk = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    tk.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    tk.add_special_tokens(special)
+    tok = PreTrainedTokenizerFast(tokenizer_object=tk, pad_token="[PAD]", bos_token="<s>", eos_token="</s>", unk_token="[UNK]")
+    tok.chat_template = TEMPLATES["llama-2"]
+    tok.save_pretrained(folder)
+    cfg = AutoConfig.for_model(**SHAPES[shape], bos_token_id=1, eos_token_id=2, pad_token_id=0, tie_word_embeddings=False)
+    torch.manual_seed(0)
+    with torch.device("cuda" if torch.cuda.is_available() else "cpu"): model = AutoModelForCausalLM.from_config(cfg, dtype=torch.bfloat16)
+    model.save_pretrained(folder, safe_serialization=True)
+    (folder/"done").write_text(str(sum(p.numel() for p in model.parameters())))
+
+def rows(n: int = 1200, seed: int = 0) -> list:
+    "Chat rows of 100 to 1,000 tokens (uniform, mean 550): a question of a fifth, the answer the rest."
+    r = random.Random(seed)
+    words = lambda k: " ".join(f"w{r.randrange(31000)}" for _ in range(k))
+    out = []
+    for _ in range(n):
+        total = r.randint(100, 1000) - 8  # the template adds about 8 tokens
+        q = total // 5
+        out.append({"messages": [{"role": "user", "content": words(q)}, {"role": "assistant", "content": words(total - q)}]})
+    return out
+
+class Meter:
+    "Real tokens seen by the embedding layer and the time of each optimizer step, synchronised."
+    def __init__(self, model, pad_id):
+        import torch
+        self.torch, self.pad_id, self.tokens, self.steps = torch, pad_id, 0, []
+        self.sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
+        model.get_input_embeddings().register_forward_pre_hook(self.count)
+    def count(self, module, args):
+        if module.training and self.torch.is_grad_enabled(): self.tokens += int((args[0] != self.pad_id).sum())
+    def callback(self):
+        from transformers import TrainerCallback
+        meter = self
+        class Timer(TrainerCallback):
+            def on_step_begin(self, args, state, control, **kw):
+                meter.sync(); meter.t0, meter.tokens = time.perf_counter(), 0
+            def on_step_end(self, args, state, control, **kw):
+                meter.sync(); meter.steps.append((time.perf_counter() - meter.t0, meter.tokens))
+                if len(meter.steps) >= WARMUP + TIMED: control.should_training_stop = True
+        return Timer()
+
+def seeds_recipe(folder: Path, data: list, out: dict):
+    "The seeds' notebooks: pad every row to 1,024, peft's k-bit preparation, reentrant checkpointing, paged AdamW 32-bit."
+    import torch
+    from datasets import Dataset
+    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+    from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig, Trainer, TrainingArguments, default_data_collator
+    tok = AutoTokenizer.from_pretrained(folder)
+    bnb = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=torch.bfloat16)
+    model = AutoModelForCausalLM.from_pretrained(folder, quantization_config=bnb, dtype=torch.bfloat16, device_map={"": 0} if torch.cuda.is_available() else "cpu")
+    model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=True)
+    model = get_peft_model(model, LoraConfig(r=64, lora_alpha=16, lora_dropout=0.1, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"))
+    def encode(row):
+        enc = tok(tok.apply_chat_template(row["messages"], tokenize=False), padding="max_length", truncation=True, max_length=1024)
+        enc["labels"] = [t if m else -100 for t, m in zip(enc["input_ids"], enc["attention_mask"])]
+        return enc
+    ds = Dataset.from_list(data).map(encode, remove_columns=["messages"])
+    meter = Meter(model, tok.pad_token_id)
+    args = TrainingArguments(output_dir=tempfile.mkdtemp(), per_device_train_batch_size=4, gradient_accumulation_steps=1, optim="paged_adamw_32bit",
+                             learning_rate=2e-4, lr_scheduler_type="constant", max_steps=WARMUP + TIMED, bf16=torch.cuda.is_available(), use_cpu=not torch.cuda.is_available(), logging_steps=10**6,
+                             gradient_checkpointing=True, gradient_checkpointing_kwargs={"use_reentrant": True}, save_strategy="no",
+                             report_to=[], max_grad_norm=0.3)
+    Trainer(model=model, args=args, train_dataset=ds, data_collator=default_data_collator, callbacks=[meter.callback()]).train()
+    out.update(steps=meter.steps, batch="4 x 1,024 (padded)", lora="q,v r=64")
+
+def qlora_nb_recipe(name: str, folder: Path, data: list, out: dict):
+    "qlora_nb's public API: `finetune` with its defaults, changed only as the recipe's name says."
+    import torch
+    import qlora_nb.train as T
+    from qlora_nb.config import QLoRAConfig
+    from qlora_nb.data import load_data
+    over = dict(SEEDS_LORA) if "seeds-lora" in name else {}
+    if name.endswith("4x1024"): over["batch_tokens"] = 4096
+    if name.endswith("4rows"): over["batch_tokens"] = 2048
+    if name.endswith("-8k"): over["batch_tokens"] = 8192
+    if name.endswith("-32k"): over["batch_tokens"] = 32768
+    if name.endswith("nopack"): over.update(packing=False, micro_bs=4)
+    if name.endswith("noliger"): over["liger"] = False
+    if name.endswith("adam8bit"): over["optim"] = "paged_adamw_8bit"
+    cfg = QLoRAConfig(model=str(folder), compute_dtype="auto", max_length=1024, max_steps=WARMUP + TIMED, logging_steps=10**6,
+                      save_steps=10**6, output_dir=tempfile.mkdtemp(), **over)
+    model, tok = T.load_model(cfg)
+    meter = Meter(model, tok.pad_token_id)
+    run = T.finetune(cfg, load_data(data, verbose=False), model=model, tok=tok, callbacks=[meter.callback()], check=False)
+    info = json.loads((run.dir/"run.json").read_text())
+    lora = "q,v r=64" if "seeds-lora" in name else "all linear r=16"
+    b = info["batch"]
+    out.update(steps=meter.steps, lora=lora, batch=f"{b['tokens']:,} tokens ({b['rows']} x 1,024 packed)" if "tokens" in b else f"{b['rows']} rows, padded to longest",
+               estimate_gib=T.estimate_memory(cfg, model.config, tokens=b.get("tokens")).total, liger=run.trainer.args.use_liger_kernel)
+
+def run_recipe(name: str, shape: str, folder: Path, result: Path):
+    "One recipe in this process; its figures into `result` (JSON)."
+    import torch
+    data = rows()
+    out = dict(recipe=name, shape=shape)
+    cuda = torch.cuda.is_available()
+    if cuda: torch.cuda.reset_peak_memory_stats()
+    t = time.time()
+    (seeds_recipe(folder, data, out) if name == "seeds" else qlora_nb_recipe(name, folder, data, out))
+    timed = out["steps"][WARMUP:WARMUP + TIMED]
+    secs, toks = sum(s for s, _ in timed), sum(n for _, n in timed)
+    params = int((folder/"done").read_text())
+    gpu = torch.cuda.get_device_name() if cuda else "cpu"
+    peak = next((v for k, v in PEAK_TFLOPS.items() if k in gpu), 989e12)
+    out.update(gpu=gpu, timed_steps=len(timed), step_s=secs / len(timed), tokens_per_s=toks / secs, tokens_per_step=toks / len(timed),
+               peak_gib=torch.cuda.max_memory_allocated() / 2**30 if cuda else float("nan"), reserved_gib=torch.cuda.max_memory_reserved() / 2**30 if cuda else float("nan"),
+               mfu=6 * params * toks / secs / peak, wall_s=time.time() - t, params=params)
+    result.write_text(json.dumps(out))
+
+def table(results: list) -> str:
+    lines = ["| shape | recipe | LoRA | batch | real tokens/s | x seeds | step s | peak GiB | / seeds | MFU | estimate GiB |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for r in results:
+        if "error" in r: lines.append(f"| {r['shape']} | {r['recipe']} | failed: {r['error'][:120]} |"); continue
+        base = next((b for b in results if b["shape"] == r["shape"] and b["recipe"] == "seeds" and "error" not in b), None)
+        speed = f"{r['tokens_per_s'] / base['tokens_per_s']:.2f}" if base else ""
+        mem = f"{r['peak_gib'] / base['peak_gib']:.0%}" if base else ""
+        est = f"{r['estimate_gib']:.2f} ({r['estimate_gib'] / r['peak_gib'] - 1:+.0%})" if "estimate_gib" in r else ""
+        lines.append(f"| {r['shape']} | {r['recipe']} | {r['lora']} | {r['batch']} | {r['tokens_per_s']:,.0f} | {speed} | {r['step_s']:.2f} | "
+                     f"{r['peak_gib']:.2f} | {mem} | {r['mfu']:.1%} | {est} |")
+    return "\n".join(lines)
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--shapes", default="llama2-7b,mistral-7b")
+    ap.add_argument("--recipes", default=",".join(RECIPES))
+    ap.add_argument("--models", default=os.environ.get("QLORA_NB_BENCH_MODELS", "/tmp/qlora_nb_bench"), help="where the random models are kept")
+    ap.add_argument("--out", default=os.environ.get("OUT", "."), help="folder for results.json and table.md")
+    ap.add_argument("--recipe", help=argparse.SUPPRESS); ap.add_argument("--shape", help=argparse.SUPPRESS); ap.add_argument("--result", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.recipe: return run_recipe(a.recipe, a.shape, Path(a.models)/a.shape, Path(a.result))
+    results, out = [], Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    for shape in a.shapes.split(","):
+        t = time.time(); build_model(shape, Path(a.models)/shape); print(f"{shape}: model ready in {time.time() - t:.0f} s", flush=True)
+        for name in a.recipes.split(","):
+            res = Path(tempfile.mkdtemp())/"r.json"
+            p = subprocess.run([sys.executable, __file__, "--recipe", name, "--shape", shape, "--models", a.models, "--result", str(res)],
+                               capture_output=True, text=True)
+            r = json.loads(res.read_text()) if res.exists() else dict(recipe=name, shape=shape, error=(p.stderr or p.stdout).strip().splitlines()[-1:] and (p.stderr or p.stdout).strip().splitlines()[-1])
+            if "error" in r: print(p.stderr[-3000:], file=sys.stderr)
+            results.append(r)
+            print(f"{shape} {name}: " + (f"{r['tokens_per_s']:,.0f} tokens/s, {r['peak_gib']:.2f} GiB, {r['wall_s']:.0f} s" if "error" not in r else r["error"]), flush=True)
+            (out/"results.json").write_text(json.dumps(results, indent=1))
+    print(table(results))
+    (out/"table.md").write_text(table(results) + "\n")
+
+if __name__ == "__main__": main()
