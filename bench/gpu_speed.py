@@ -140,7 +140,7 @@ def qlora_nb_recipe(name: str, folder: Path, data: list, out: dict):
     lora = "q,v r=64" if "seeds-lora" in name else "all linear r=16"
     b = info["batch"]
     out.update(steps=meter.steps, lora=lora, batch=f"{b['tokens']:,} tokens ({b['rows']} x 1,024 packed)" if "tokens" in b else f"{b['rows']} rows, padded to longest",
-               estimate_gib=T.estimate_memory(cfg, model.config, tokens=b.get("tokens")).total, liger=run.trainer.args.use_liger_kernel)
+               estimate_gib=T.estimate_memory(cfg, model.config, tokens=b.get("tokens")).total, liger=info.get("liger"))
 
 def run_recipe(name: str, shape: str, folder: Path, result: Path):
     "One recipe in this process; its figures into `result` (JSON)."

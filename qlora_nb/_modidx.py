@@ -304,4 +304,5 @@ d = { 'settings': { 'branch': 'main',
                                 'qlora_nb.train.pack_rows': ('train.html#pack_rows', 'qlora_nb/train.py'),
                                 'qlora_nb.train.resume_dir': ('train.html#resume_dir', 'qlora_nb/train.py'),
                                 'qlora_nb.train.sft_config': ('train.html#sft_config', 'qlora_nb/train.py'),
-                                'qlora_nb.train.small_data_note': ('train.html#small_data_note', 'qlora_nb/train.py')}}}
+                                'qlora_nb.train.small_data_note': ('train.html#small_data_note', 'qlora_nb/train.py'),
+                                'qlora_nb.train.use_liger': ('train.html#use_liger', 'qlora_nb/train.py')}}}

@@ -24,11 +24,10 @@ from .preflight import preflight, advice, device_memory, estimate_memory, liger_
 __all__ = ['MAX_BATCH_TOKENS', 'MIN_STEPS', 'SMALL_DATA', 'sft_config', 'memory_gib', 'append_jsonl', 'MetricsStream', 'Previews',
            'StopControl', 'LatestCheckpoint', 'latest_checkpoint', 'Run', 'fingerprint', 'new_run_dir', 'resume_dir',
            'honours_position_ids', 'pack_rows', 'PackedCollator', 'batch_shape', 'PreflightError', 'OutOfMemory',
-           'float_adapter', 'small_data_note', 'finetune']
+           'float_adapter', 'small_data_note', 'use_liger', 'finetune']
 
 # %% ../nbs/40_train.ipynb #91ebac6e
-def sft_config(cfg: QLoRAConfig, output_dir, has_eval: bool = False, rows: int | None = None, grouped: bool = False,
-               liger: bool = False) -> SFTConfig:
+def sft_config(cfg: QLoRAConfig, output_dir, has_eval: bool = False, rows: int | None = None, grouped: bool = False) -> SFTConfig:
     "trl's `SFTConfig` for `cfg`, writing checkpoints to `output_dir`; `rows` packed rows per forward pass when packing."
     dtype, cuda = compute_dtype(cfg), torch.cuda.is_available()
     bs = rows or cfg.micro_bs
@@ -39,7 +38,7 @@ def sft_config(cfg: QLoRAConfig, output_dir, has_eval: bool = False, rows: int |
         weight_decay=cfg.weight_decay, optim=("adamw_torch_fused" if cuda else "adamw_torch") if cfg.optim == "auto" else cfg.optim,
         activation_checkpointing=cfg.gradient_checkpointing, activation_checkpointing_kwargs={"use_reentrant": False},
         bf16=cuda and dtype == torch.bfloat16, fp16=cuda and dtype == torch.float16, use_cpu=not cuda,
-        use_liger_kernel=liger, liger_kernel_config={"rope": False} if liger else None, train_sampling_strategy="group_by_length" if grouped else "random",
+        train_sampling_strategy="group_by_length" if grouped else "random",
         max_length=cfg.max_length, logging_steps=cfg.logging_steps, seed=cfg.seed,
         eval_strategy="steps" if has_eval else "no", eval_steps=cfg.eval_steps, eval_on_start=has_eval,
         save_strategy="steps", save_steps=cfg.save_steps, save_total_limit=3, report_to=[])
@@ -269,11 +268,24 @@ def _prepare(model, cfg: QLoRAConfig):
     if cfg.gradient_checkpointing: model.enable_input_require_grads()
     return model  # bfloat16 has float32's range: norms and embeddings stay as loaded, half the memory of float32
 
+def use_liger(model) -> bool:
+    "Put Liger's kernels into `model` alone, if they can run on it; transformers' classes stay as they were for models loaded later."
+    import sys
+    if not (liger_available() and model.device.type == "cuda"): return False
+    from liger_kernel.transformers import _apply_liger_kernel_to_instance
+    base = model.get_base_model() if isinstance(model, PeftModel) else model
+    mod = sys.modules[type(base).__module__]  # Liger also swaps the classes of this module (e.g. modeling_llama): put them back
+    saved = dict(vars(mod))
+    try: _apply_liger_kernel_to_instance(model=base, rope=False)
+    finally:
+        for k, v in saved.items():
+            if getattr(mod, k, None) is not v: setattr(mod, k, v)
+    return True
+
 def _trainer(cfg, model, tok, d, train_t, eval_t, shape, callbacks, new_adapter, quiet):
     "The `SFTTrainer` of a run: packed rows with their collator when `shape` is `(rows, length)`, else grouped by length."
     with _progress_bars(not quiet):
-        liger = cfg.liger and liger_available() and model.device.type == "cuda"  # Liger's kernels run on the GPU only
-        return SFTTrainer(model=model, args=sft_config(cfg, d/"checkpoints", eval_t is not None, shape and shape[0], grouped=not shape, liger=liger),
+        return SFTTrainer(model=model, args=sft_config(cfg, d/"checkpoints", eval_t is not None, shape and shape[0], grouped=not shape),
                           train_dataset=train_t, eval_dataset=eval_t, processing_class=tok,
                           data_collator=PackedCollator(tok.pad_token_id) if shape else None,
                           peft_config=lora_config(cfg, model.config) if new_adapter else None, callbacks=callbacks)
@@ -287,6 +299,7 @@ def finetune(cfg: QLoRAConfig, train_ds: Dataset, eval_ds: Dataset | None = None
     if tok is None: tok = load_tokenizer(cfg)
     new_adapter = not isinstance(model, PeftModel)  # else an adapter loaded to train further (`load_export(..., trainable=True)`)
     if getattr(model, "is_quantized", False) and new_adapter: model = _prepare(model, cfg)
+    liger = cfg.liger and use_liger(model)
     if monitor:
         from qlora_nb.monitor import TrainingMonitor
         callbacks = [*callbacks, monitor if hasattr(monitor, "attach") else TrainingMonitor()]
@@ -308,7 +321,7 @@ def finetune(cfg: QLoRAConfig, train_ds: Dataset, eval_ds: Dataset | None = None
     if not resume: cfg.to_json(d/"config.json")
     info = dict(version=cfg.version, base_model=cfg.model, base_fingerprint=base_fingerprint(model_path(cfg)),
                 started=time.strftime("%Y-%m-%dT%H:%M:%S"), status="running", **data,
-                batch=dict(rows=shape[0], tokens=shape[0] * shape[1]) if shape else dict(rows=cfg.micro_bs))
+                batch=dict(rows=shape[0], tokens=shape[0] * shape[1]) if shape else dict(rows=cfg.micro_bs), liger=liger)
     atomic_write(d/"run.json", json.dumps(info, indent=2))
     metrics, stop = MetricsStream(d/"metrics.jsonl"), stop or StopControl()
     previews = Previews(cfg.preview_prompts, cfg.preview_every, tok, d/"previews.jsonl") if cfg.preview_every and cfg.preview_prompts else None
