@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse, json, os, random, subprocess, sys, tempfile, time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
 SHAPES = {  # published configurations
     "llama2-7b": dict(model_type="llama", hidden_size=4096, intermediate_size=11008, num_hidden_layers=32, num_attention_heads=32,
                       num_key_value_heads=32, vocab_size=32000, max_position_embeddings=4096, rms_norm_eps=1e-5),
@@ -119,7 +118,6 @@ def seeds_recipe(folder: Path, data: list, out: dict):
 
 def qlora_nb_recipe(name: str, folder: Path, data: list, out: dict):
     "qlora_nb's public API: `finetune` with its defaults, changed only as the recipe's name says."
-    import torch
     import qlora_nb.train as T
     from qlora_nb.config import QLoRAConfig
     from qlora_nb.data import load_data
@@ -150,7 +148,8 @@ def run_recipe(name: str, shape: str, folder: Path, result: Path):
     cuda = torch.cuda.is_available()
     if cuda: torch.cuda.reset_peak_memory_stats()
     t = time.time()
-    (seeds_recipe(folder, data, out) if name == "seeds" else qlora_nb_recipe(name, folder, data, out))
+    if name == "seeds": seeds_recipe(folder, data, out)
+    else: qlora_nb_recipe(name, folder, data, out)
     timed = out["steps"][WARMUP:WARMUP + TIMED]
     secs, toks = sum(s for s, _ in timed), sum(n for _, n in timed)
     params = int((folder/"done").read_text())
@@ -191,7 +190,8 @@ def main():
             res = Path(tempfile.mkdtemp())/"r.json"
             p = subprocess.run([sys.executable, __file__, "--recipe", name, "--shape", shape, "--models", a.models, "--result", str(res)],
                                capture_output=True, text=True)
-            r = json.loads(res.read_text()) if res.exists() else dict(recipe=name, shape=shape, error=(p.stderr or p.stdout).strip().splitlines()[-1:] and (p.stderr or p.stdout).strip().splitlines()[-1])
+            last = (p.stderr or p.stdout).strip().splitlines() or [f"exit status {p.returncode}"]
+            r = json.loads(res.read_text()) if res.exists() else dict(recipe=name, shape=shape, error=last[-1])
             if "error" in r: print(p.stderr[-3000:], file=sys.stderr)
             results.append(r)
             print(f"{shape} {name}: " + (f"{r['tokens_per_s']:,.0f} tokens/s, {r['peak_gib']:.2f} GiB, {r['wall_s']:.0f} s" if "error" not in r else r["error"]), flush=True)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/40_train.ipynb #ed3cb191
 from __future__ import annotations
-import gc, hashlib, inspect, json, math, re, threading, time, warnings
+import gc, hashlib, inspect, json, math, re, sys, threading, time, warnings
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 import torch
@@ -172,9 +172,13 @@ def resume_dir(cfg: QLoRAConfig, resume) -> Path:
     return d
 
 # %% ../nbs/40_train.ipynb #0a1b2c02
+def _base(model):
+    "The transformers model under a peft wrapper, or `model` itself."
+    return model.get_base_model() if isinstance(model, PeftModel) else model
+
 def honours_position_ids(model) -> bool:
     "Whether `model` builds its attention mask from `position_ids`, so packed rows attend only to themselves."
-    base = model.get_base_model() if isinstance(model, PeftModel) else model
+    base = _base(model)
     inner = getattr(base, "model", base)
     try: src = inspect.getsource(type(inner).forward)
     except (OSError, TypeError): return False
@@ -204,16 +208,16 @@ class PackedCollator:
 MAX_BATCH_TOKENS = 16384 # tokens per forward pass beyond which a GPU gets little faster per token
 MIN_STEPS = 16 # optimizer steps an epoch keeps at least, however much memory there is
 
-def batch_shape(cfg: QLoRAConfig, lengths: list, model_config=None, free_gib: float | None = None, loaded: bool = True) -> tuple:
+def batch_shape(cfg: QLoRAConfig, lengths: list, model_config=None) -> tuple:
     "`(rows, length)`: packed rows per forward pass and their length in tokens, for rows of `lengths` tokens (see above)."
     if cfg.batch_tokens: return max(1, cfg.batch_tokens // cfg.max_length), cfg.max_length
     total, longest = sum(lengths), max(lengths)
     if not torch.cuda.is_available(): return 1, min(cfg.max_length, max(longest, math.ceil(cfg.micro_bs * total / len(lengths))))
-    free = device_memory()[2] if free_gib is None else free_gib
+    free = device_memory()[2]  # the model is loaded already: its weights are not in the free memory
     n = max(1, min(MAX_BATCH_TOKENS, total // (MIN_STEPS * cfg.grad_accum)) // cfg.max_length)
     while n > 1:
         est = estimate_memory(cfg, model_config, tokens=n * cfg.max_length)
-        if est.total - (est.weights if loaded else 0) < 0.9 * free: break
+        if est.total - est.weights < 0.9 * free: break
         n //= 2
     return n, cfg.max_length
 
@@ -270,10 +274,9 @@ def _prepare(model, cfg: QLoRAConfig):
 
 def use_liger(model) -> bool:
     "Put Liger's kernels into `model` alone, if they can run on it; transformers' classes stay as they were for models loaded later."
-    import sys
     if not (liger_available() and model.device.type == "cuda"): return False
     from liger_kernel.transformers import _apply_liger_kernel_to_instance
-    base = model.get_base_model() if isinstance(model, PeftModel) else model
+    base = _base(model)
     mod = sys.modules[type(base).__module__]  # Liger also swaps the classes of this module (e.g. modeling_llama): put them back
     saved = dict(vars(mod))
     try: _apply_liger_kernel_to_instance(model=base, rope=False)
@@ -305,17 +308,16 @@ def finetune(cfg: QLoRAConfig, train_ds: Dataset, eval_ds: Dataset | None = None
         callbacks = [*callbacks, monitor if hasattr(monitor, "attach") else TrainingMonitor()]
     watchers = [c for c in callbacks if hasattr(c, "attach")]
     prep = lambda ds: tokenize_data(ds, tok, cfg).select_columns(["input_ids", "labels"])
+    shape = None
     with _progress_bars(not watchers):  # a watched run shows its own progress: no datasets bars above it
         train_t, eval_t = prep(train_ds), prep(eval_ds) if eval_ds is not None else None
-    if note := small_data_note(len(train_t)): print(note)
-    data = dict(train_data=fingerprint(train_t), eval_data=fingerprint(eval_t) if eval_t is not None else None)
-    shape = None
-    if cfg.packing and not honours_position_ids(model):
-        print(f"note: {model.config.model_type} models do not read packed rows' positions into their attention mask: "
-              "rows are batched by length instead of packed")
-    elif cfg.packing:
-        shape = batch_shape(cfg, [len(i) for i in train_t["input_ids"]], model.config)
-        with _progress_bars(not watchers):
+        if note := small_data_note(len(train_t)): print(note)
+        data = dict(train_data=fingerprint(train_t), eval_data=fingerprint(eval_t) if eval_t is not None else None)
+        if cfg.packing and not honours_position_ids(model):
+            print(f"note: {model.config.model_type} models do not read packed rows' positions into their attention mask: "
+                  "rows are batched by length instead of packed")
+        elif cfg.packing:
+            shape = batch_shape(cfg, [len(i) for i in train_t["input_ids"]], model.config)
             train_t, eval_t = pack_rows(train_t, shape[1]), pack_rows(eval_t, shape[1]) if eval_t is not None else None
     (d/"checkpoints").mkdir(parents=True, exist_ok=True)
     if not resume: cfg.to_json(d/"config.json")
@@ -326,7 +328,7 @@ def finetune(cfg: QLoRAConfig, train_ds: Dataset, eval_ds: Dataset | None = None
     metrics, stop = MetricsStream(d/"metrics.jsonl"), stop or StopControl()
     previews = Previews(cfg.preview_prompts, cfg.preview_every, tok, d/"previews.jsonl") if cfg.preview_every and cfg.preview_prompts else None
     cbs = [metrics, stop, LatestCheckpoint()] + ([previews] if previews else []) + list(callbacks)
-    retry = shape is not None and not cfg.batch_tokens and torch.cuda.is_available() and not resume  # sized from memory: may halve
+    retry = shape is not None and not cfg.batch_tokens and not resume  # sized from the free memory: may halve on out-of-memory
     while True:
         trainer = _trainer(cfg, model, tok, d, train_t, eval_t, shape, cbs, new_adapter, bool(watchers))
         print(trainable(float_adapter(trainer.model, cfg)))
