@@ -182,6 +182,8 @@ def main():
     ap.add_argument("--recipe", help=argparse.SUPPRESS); ap.add_argument("--shape", help=argparse.SUPPRESS); ap.add_argument("--result", help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.recipe: return run_recipe(a.recipe, a.shape, Path(a.models)/a.shape, Path(a.result))
+    if unknown := [n for n in a.recipes.split(",") if n not in RECIPES]: ap.error(f"unknown recipe {', '.join(unknown)}: choose from {', '.join(RECIPES)}")
+    if unknown := [n for n in a.shapes.split(",") if n not in SHAPES]: ap.error(f"unknown shape {', '.join(unknown)}: choose from {', '.join(SHAPES)}")
     results, out = [], Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     for shape in a.shapes.split(","):
