@@ -42,7 +42,7 @@ class QLoRAConfig:
     gradient_checkpointing: bool = True # recompute activations in the backward pass: less memory, ~20-40% slower
     packing: bool = True # put whole rows side by side in each forward pass, no padding; each row attends only to itself
     batch_tokens: int = 0 # tokens per forward pass when packing; 0 sizes it from the free GPU memory (on a CPU: micro_bs rows' worth)
-    liger: bool = True # Liger's fused kernels on a GPU (RMSNorm, RoPE, SwiGLU, linear + cross-entropy) when liger-kernel is installed
+    liger: bool = True # Liger's fused kernels on a GPU (RMSNorm, SwiGLU, linear + cross-entropy) when liger-kernel is installed
     logging_steps: int = 10 # optimizer steps between logged metrics
     seed: int = 42 # seed for data order, adapter initialisation and dropout
     # Data
