@@ -35,7 +35,12 @@ RECIPES = {  # name: what it runs (see run_recipe)
     "qlora_nb-seeds-lora-8k": "finetune, the seeds' LoRA, 8,192 tokens per step",
     "qlora_nb-seeds-lora-32k": "finetune, the seeds' LoRA, 32,768 tokens per step",
     "qlora_nb-seeds-lora-adam8bit": "finetune, the seeds' LoRA, 8-bit paged AdamW",
+    "qlora_nb-seeds-lora-offload": "finetune, the seeds' LoRA, layer inputs offloaded to CPU memory (offload_activations=True)",
+    "qlora_nb-seeds-lora-4x1024-offload": "finetune, the seeds' LoRA, 4 x 1,024 tokens per step, offload_activations=True",
+    "qlora_nb-seeds-lora-4x1024-offload-adam8bit": "finetune, the seeds' LoRA, 4 x 1,024 tokens per step, offload_activations=True, 8-bit paged AdamW",
+    "qlora_nb-seeds-lora-4x1024-offload-sync": "as -4x1024-offload, with transformers' offloading (copies on the compute stream) instead of trl's",
 }
+TOKENS = {"-4x1024": 4096, "-4rows": 2048, "-8k": 8192, "-32k": 32768}  # recipe name part: batch_tokens
 WARMUP, TIMED = 3, 17
 PEAK_TFLOPS = {"H100": 989e12, "H200": 989e12, "A100": 312e12}
 
@@ -122,13 +127,18 @@ def qlora_nb_recipe(name: str, folder: Path, data: list, out: dict):
     from qlora_nb.config import QLoRAConfig
     from qlora_nb.data import load_data
     over = dict(SEEDS_LORA) if "seeds-lora" in name else {}
-    if name.endswith("4x1024"): over["batch_tokens"] = 4096
-    if name.endswith("4rows"): over["batch_tokens"] = 2048
-    if name.endswith("-8k"): over["batch_tokens"] = 8192
-    if name.endswith("-32k"): over["batch_tokens"] = 32768
-    if name.endswith("nopack"): over.update(packing=False, micro_bs=4)
-    if name.endswith("noliger"): over["liger"] = False
-    if name.endswith("adam8bit"): over["optim"] = "paged_adamw_8bit"
+    over.update({"batch_tokens": n for part, n in TOKENS.items() if part in name})
+    if "-nopack" in name: over.update(packing=False, micro_bs=4)
+    if "-noliger" in name: over["liger"] = False
+    if "-adam8bit" in name: over["optim"] = "paged_adamw_8bit"
+    if "-offload" in name: over["offload_activations"] = True
+    if "-offload-sync" in name:  # the ablation: transformers' save_on_cpu around each checkpointed layer instead of trl's streams
+        make = T.sft_config
+        def sync_offload(*a, **k):
+            args = make(*a, **k)
+            args.activation_offloading, args.activation_checkpointing_kwargs = False, {"use_reentrant": False, "offload": True}
+            return args
+        T.sft_config = sync_offload
     cfg = QLoRAConfig(model=str(folder), compute_dtype="auto", max_length=1024, max_steps=WARMUP + TIMED, logging_steps=10**6,
                       save_steps=10**6, output_dir=tempfile.mkdtemp(), **over)
     model, tok = T.load_model(cfg)

@@ -82,7 +82,8 @@ def estimate_memory(cfg: QLoRAConfig, model_config=None, tokens: int | None = No
     tokens = tokens or (cfg.batch_tokens if cfg.packing and cfg.batch_tokens else cfg.micro_bs * cfg.max_length)
     h, L = mc.hidden_size, mc.num_hidden_layers
     per_layer = tokens * (10 * h + 4 * getattr(mc, "intermediate_size", 4 * h)) * e
-    acts = L * tokens * h * e + per_layer if cfg.gradient_checkpointing else L * per_layer
+    kept = 0 if cfg.offload_activations and torch.cuda.is_available() else L * tokens * h * e  # the layer inputs, unless offloaded
+    acts = kept + per_layer if cfg.gradient_checkpointing else L * per_layer
     half = dtype == torch.bfloat16 and cfg.quant != "none"  # bfloat16: norms, embeddings and adapter stay in bfloat16 (see `finetune`)
     bytes_other = e if half or cfg.quant == "none" else 4  # else prepare_model_for_kbit_training makes them float32
     logits = tokens * h * e * 4 if cfg.liger and liger_available() else tokens * mc.vocab_size * 4  # float32 for the loss; Liger: in chunks
@@ -97,6 +98,7 @@ def advice(cfg: QLoRAConfig, free_gib: float, model_config=None) -> list:
     while bs > 1: bs, acc = bs // 2, acc * 2; tries.append(dict(micro_bs=bs, grad_accum=acc))
     if not cfg.gradient_checkpointing: tries = [dict(gradient_checkpointing=True)] + [dict(t, gradient_checkpointing=True) for t in tries]
     base = tries[-1] if tries else {}
+    if torch.cuda.is_available() and not cfg.offload_activations: tries.append(base := dict(base, gradient_checkpointing=True, offload_activations=True))
     n = cfg.max_length
     while n > 256: n //= 2; tries.append(dict(base, max_length=n))
     fits = lambda t: estimate_memory(dataclasses.replace(cfg, **t), model_config).total < free_gib

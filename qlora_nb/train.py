@@ -37,6 +37,7 @@ def sft_config(cfg: QLoRAConfig, output_dir, has_eval: bool = False, rows: int |
         warmup_steps=cfg.warmup_ratio, num_train_epochs=cfg.epochs, max_steps=cfg.max_steps, max_grad_norm=cfg.max_grad_norm,
         weight_decay=cfg.weight_decay, optim=("adamw_torch_fused" if cuda else "adamw_torch") if cfg.optim == "auto" else cfg.optim,
         activation_checkpointing=cfg.gradient_checkpointing, activation_checkpointing_kwargs={"use_reentrant": False},
+        activation_offloading=cfg.offload_activations and cuda,
         bf16=cuda and dtype == torch.bfloat16, fp16=cuda and dtype == torch.float16, use_cpu=not cuda,
         train_sampling_strategy="group_by_length" if grouped else "random",
         max_length=cfg.max_length, logging_steps=cfg.logging_steps, seed=cfg.seed,
@@ -229,7 +230,8 @@ def _oom_message(cfg, shape=None):
     if shape:  # packed rows: fewer tokens per step
         n = shape[0] * shape[1]
         return (f"out of GPU memory at {n} tokens per step ({shape[0]} packed rows of {shape[1]}): try batch_tokens={max(cfg.max_length, n // 2)}"
-                + ("" if cfg.gradient_checkpointing else " or gradient_checkpointing=True") + (" or a shorter max_length" if shape[0] == 1 else ""))
+                + ("" if cfg.gradient_checkpointing else " or gradient_checkpointing=True") + ("" if cfg.offload_activations else " or offload_activations=True")
+                + (" or a shorter max_length" if shape[0] == 1 else ""))
     fixes = advice(cfg, device_memory()[2] * 0.8)
     hint = "; or ".join(", ".join(f"{k}={v}" for k, v in f.items()) for f in fixes) or "micro_bs=1 with a shorter max_length, or a smaller model"
     return (f"out of GPU memory at micro_bs={cfg.micro_bs}, max_length={cfg.max_length}, "
