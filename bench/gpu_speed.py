@@ -1,7 +1,7 @@
 """Speed and memory of QLoRA training on one GPU: the seeds' recipe against qlora_nb's `finetune`, side by side in one job.
 
-    python bench/gpu_speed.py                      # Llama-2-7B and Mistral-7B shapes, every recipe; table + results.json
-    python bench/gpu_speed.py --shapes llama2-7b --recipes seeds,qlora_nb-seeds-lora
+    python bench/gpu_speed.py                      # Llama-2-7B and Mistral-7B shapes, the main recipes (~8 min on an H100); table + results.json
+    python bench/gpu_speed.py --shapes llama2-7b --recipes seeds,qlora_nb-seeds-lora,qlora_nb-seeds-lora-noliger   # any of RECIPES
 
 Models have random weights of the real shapes (nothing is downloaded; speed does not depend on the values), NF4 with
 double quantisation, bfloat16 compute, gradient checkpointing. Rows are chat turns of 100 to 1,000 tokens (mean 550) from
@@ -40,6 +40,7 @@ RECIPES = {  # name: what it runs (see run_recipe)
     "qlora_nb-seeds-lora-4x1024-offload-adam8bit": "finetune, the seeds' LoRA, 4 x 1,024 tokens per step, offload_activations=True, 8-bit paged AdamW",
     "qlora_nb-seeds-lora-4x1024-offload-sync": "as -4x1024-offload, with transformers' offloading (copies on the compute stream) instead of trl's",
 }
+MAIN = ["seeds", "qlora_nb-seeds-lora", "qlora_nb", "qlora_nb-seeds-lora-4x1024-offload"]  # the targets: speed at the seeds' LoRA, memory at their batch
 TOKENS = {"-4x1024": 4096, "-4rows": 2048, "-8k": 8192, "-32k": 32768}  # recipe name part: batch_tokens
 WARMUP, TIMED = 3, 17
 PEAK_TFLOPS = {"H100": 989e12, "H200": 989e12, "A100": 312e12}
@@ -186,7 +187,7 @@ def table(results: list) -> str:
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--shapes", default="llama2-7b,mistral-7b")
-    ap.add_argument("--recipes", default=",".join(RECIPES))
+    ap.add_argument("--recipes", default=",".join(MAIN), help="comma-separated names from: " + ", ".join(RECIPES))
     ap.add_argument("--models", default=os.environ.get("QLORA_NB_BENCH_MODELS", "/tmp/qlora_nb_bench"), help="where the random models are kept")
     ap.add_argument("--out", default=os.environ.get("OUT", "."), help="folder for results.json and table.md")
     ap.add_argument("--recipe", help=argparse.SUPPRESS); ap.add_argument("--shape", help=argparse.SUPPRESS); ap.add_argument("--result", help=argparse.SUPPRESS)

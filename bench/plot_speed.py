@@ -11,22 +11,23 @@ LABELS = {"seeds": "seeds' recipe", "qlora_nb-seeds-lora": "qlora_nb, seeds' LoR
           "qlora_nb-seeds-lora-4x1024-offload": "qlora_nb, seeds' LoRA, 4,096 tok, offload"}
 
 def main(*jobs, out=ROOT/"nbs/images/speed.png"):
-    "Plot the results of `jobs` (files; default: the speed page's two jobs); a later job's figure for a recipe replaces an earlier's."
+    "Plot the results of `jobs` (files; default: the speed page's job); a later job's figure for a recipe replaces an earlier's."
     merged = {}
-    for job in jobs or [ROOT/"bench/results/h100-4.json", ROOT/"bench/results/h100-5.json"]:
+    for job in jobs or [ROOT/"bench/results/h100-6.json"]:
         merged.update({(r["shape"], r["recipe"]): r for r in json.loads(Path(job).read_text()) if r["recipe"] in LABELS and "error" not in r})
     res = list(merged.values())
+    labels = {k: v for k, v in LABELS.items() if any(r["recipe"] == k for r in res)}
     shapes = list(dict.fromkeys(r["shape"] for r in res))
-    fig, axes = plt.subplots(1, 2, figsize=(12.5, 4.4))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
     for ax, key, title in zip(axes, ["tokens_per_s", "peak_gib"], ["real tokens/s (higher is better)", "peak GPU memory, GiB (lower is better)"]):
         w = 0.8 / len(shapes)
         for i, shape in enumerate(shapes):
             rows = {r["recipe"]: r for r in res if r["shape"] == shape}
-            xs = [j + i * w for j in range(len(LABELS))]
-            vals = [rows[k][key] if k in rows else 0 for k in LABELS]
+            xs = [j + i * w for j in range(len(labels))]
+            vals = [rows[k][key] if k in rows else 0 for k in labels]
             bars = ax.bar(xs, vals, w, label=shape)
             ax.bar_label(bars, [f"{v:,.0f}" if key == "tokens_per_s" else f"{v:.1f}" for v in vals], fontsize=6.5)
-        ax.set_xticks([j + w * (len(shapes) - 1) / 2 for j in range(len(LABELS))], list(LABELS.values()), rotation=25, ha="right", fontsize=8)
+        ax.set_xticks([j + w * (len(shapes) - 1) / 2 for j in range(len(labels))], list(labels.values()), rotation=25, ha="right", fontsize=8)
         ax.set_title(title, fontsize=10); ax.legend(fontsize=8)
     fig.suptitle(f"QLoRA on one {res[0]['gpu']}: 7B shapes, NF4, bf16, checkpointing, rows of 100-1,000 tokens", fontsize=10)
     fig.tight_layout(); fig.savefig(out, dpi=110); print(out)
