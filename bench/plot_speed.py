@@ -10,12 +10,9 @@ LABELS = {"seeds": "seeds' recipe", "qlora_nb-seeds-lora": "qlora_nb, seeds' LoR
           "qlora_nb-seeds-lora-offload": "qlora_nb, seeds' LoRA, offload", "qlora_nb-seeds-lora-4x1024": "qlora_nb, seeds' LoRA, 4,096 tok",
           "qlora_nb-seeds-lora-4x1024-offload": "qlora_nb, seeds' LoRA, 4,096 tok, offload"}
 
-def main(*jobs, out=ROOT/"nbs/images/speed.png"):
-    "Plot the results of `jobs` (files; default: the speed page's job); a later job's figure for a recipe replaces an earlier's."
-    merged = {}
-    for job in jobs or [ROOT/"bench/results/h100-6.json"]:
-        merged.update({(r["shape"], r["recipe"]): r for r in json.loads(Path(job).read_text()) if r["recipe"] in LABELS and "error" not in r})
-    res = list(merged.values())
+def main(job=ROOT/"bench/results/h100-6.json", out=ROOT/"nbs/images/speed.png"):
+    "Plot one job's results (default: the speed page's) into `out`."
+    res = [r for r in json.loads(Path(job).read_text()) if r["recipe"] in LABELS and "error" not in r]
     labels = {k: v for k, v in LABELS.items() if any(r["recipe"] == k for r in res)}
     shapes = list(dict.fromkeys(r["shape"] for r in res))
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))

@@ -98,7 +98,9 @@ def advice(cfg: QLoRAConfig, free_gib: float, model_config=None) -> list:
     while bs > 1: bs, acc = bs // 2, acc * 2; tries.append(dict(micro_bs=bs, grad_accum=acc))
     if not cfg.gradient_checkpointing: tries = [dict(gradient_checkpointing=True)] + [dict(t, gradient_checkpointing=True) for t in tries]
     base = tries[-1] if tries else {}
-    if torch.cuda.is_available() and not cfg.offload_activations: tries.append(base := dict(base, gradient_checkpointing=True, offload_activations=True))
+    if torch.cuda.is_available() and not cfg.offload_activations:
+        base = dict(base, gradient_checkpointing=True, offload_activations=True)
+        tries.append(base)
     n = cfg.max_length
     while n > 256: n //= 2; tries.append(dict(base, max_length=n))
     fits = lambda t: estimate_memory(dataclasses.replace(cfg, **t), model_config).total < free_gib
