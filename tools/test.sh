@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite: bring package, README and notebook metadata in line with the
 # notebooks, run every notebook (cells flagged cuda or slow are skipped unless asked
-# for: `bash tools/test.sh --flags cuda`), then the widgets in JupyterLab in a headless
-# Chromium (tests/; QLORA_NB_BROWSER_TESTS=0 leaves them out, e.g. on a GPU machine).
+# for: `bash tools/test.sh --flags cuda`), then tests/: the widgets in JupyterLab in a headless
+# Chromium, the docs site, and the GPU benchmark's script on its tiny shape
+# (QLORA_NB_BROWSER_TESTS=0 leaves them out, e.g. on a GPU machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 nbdev_export
