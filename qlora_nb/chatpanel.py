@@ -8,6 +8,7 @@ import html, json, os, random, re, tempfile, threading, time
 from dataclasses import asdict, replace
 from pathlib import Path
 import ipywidgets as W
+from .compat import accordion, widget_bundle
 from .chat import ChatEngine, GenerationSettings
 
 # %% auto #0
@@ -116,8 +117,8 @@ def _build(self: ChatPanel, s: GenerationSettings, system: str):
     self.send_btn.on_click(lambda _: self.send(wait=False)); self.stop_btn.on_click(lambda _: self.stop())
     self.regen_btn.on_click(lambda _: self.regenerate(wait=False)); self.clear_btn.on_click(lambda _: self.clear())
     self.save_btn.on_click(lambda _: self._on_save())
-    opts = W.Accordion(children=[W.VBox([self.system, self.temperature, self.top_p, self.max_new_tokens, self.repetition_penalty, self.seed])],
-                       titles=("system prompt and generation settings",))
+    opts = accordion(W.VBox([self.system, self.temperature, self.top_p, self.max_new_tokens, self.repetition_penalty, self.seed]),
+                     "system prompt and generation settings")
     self.widget = W.VBox([self.transcript, self.live,
                           W.HBox([self.input, W.VBox([self.send_btn, self.stop_btn])]),
                           W.HBox([self.regen_btn, self.clear_btn, self.save_btn, self.compare]), self.status, opts])
@@ -235,6 +236,6 @@ def _on_save(self: ChatPanel):
 
 def _repr_mimebundle_(self: ChatPanel, **kw):
     "The widget where widgets render; a line of text where they cannot (a terminal, `nbdev_test`)."
-    return {**self.widget._repr_mimebundle_(**kw), "text/plain": repr(self)}
+    return widget_bundle(self.widget, repr(self))
 
 for f in (to_json, save, _on_save, _repr_mimebundle_): setattr(ChatPanel, f.__name__, f)

@@ -10,6 +10,7 @@ import numpy as np
 import ipywidgets as W
 from datasets import Dataset
 from .config import QLoRAConfig
+from .compat import widget_bundle
 from .template import ensure_chat_template, lock_system, tokenize_row
 
 # %% auto #0
@@ -208,7 +209,7 @@ def selected(self: DatasetInspector) -> dict | None:
 
 def _repr_mimebundle_(self: DatasetInspector, **kw):
     "The widget where widgets render; a line of text where they cannot (a terminal, `nbdev_test`)."
-    return {**self.widget._repr_mimebundle_(**kw), "text/plain": repr(self)}
+    return widget_bundle(self.widget, repr(self))
 
 def __repr__(self: DatasetInspector): return f"DatasetInspector({len(self.ds):,} rows, {len(self.dropped)} dropped; showing {self.position.value})"
 

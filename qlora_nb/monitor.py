@@ -73,41 +73,28 @@ class Curves:
 
 # %% ../nbs/75_monitor.ipynb #a5ce9bda
 class StopChannel:
-    "Lets a button's clicks reach this kernel while a cell runs: through a kernel subshell, or by polling."
-    def __init__(self, button):
-        self.kind, self.client, self.subshell, self.ui = "none", None, None, None
+    "Lets a button's clicks reach this kernel while a cell runs: by polling (ipykernel 6), or through the front end's subshells (ipykernel 7)."
+    def __init__(self, kernel=None): # the IPython kernel; None: this process's, if there is one
+        self.kind, self.ui = "none", None
+        if kernel is None: kernel = getattr(_shell(), "kernel", None)
+        if kernel is None: return  # a script or nbdev_test: no front end to click in
+        if not hasattr(kernel, "do_one_iteration"): self.kind = "subshell"; return  # ipykernel 7
         try:
-            from IPython import get_ipython
-            kernel = get_ipython().kernel
-            if getattr(kernel, "_supports_kernel_subshells", False): self._subshell(button)
-            else:
-                from jupyter_ui_poll import ui_events
-                self.ui = ui_events(); self.poll = self.ui.__enter__(); self.kind = "polling"
-        except Exception: self.close()  # no kernel, or one we cannot reach: the click acts after the cell
-
-    def _subshell(self, button):
-        from jupyter_client import BlockingKernelClient
-        from ipykernel import get_connection_file
-        self.client = BlockingKernelClient(connection_file=get_connection_file())
-        self.client.load_connection_file(); self.client.start_channels()
-        self.subshell = self._control("create_subshell_request", {})["subshell_id"]
-        button.comm._reply_subshell_id = self.subshell  # ipykernel routes this comm's messages to that subshell
-        self.kind = "subshell"
-
-    def _control(self, msg_type: str, content: dict) -> dict:
-        self.client.control_channel.send(self.client.session.msg(msg_type, content))
-        return self.client.control_channel.get_msg(timeout=10)["content"]
+            from jupyter_ui_poll import ui_events
+            self.ui = ui_events(); self.poll = self.ui.__enter__(); self.kind = "polling"
+        except Exception: self.ui = None  # a kernel jupyter-ui-poll cannot drive: the click acts after the cell
 
     def step(self):
-        "Handle pending clicks now (polling only; a subshell handles them as they come)."
+        "Handle the widget events waiting now (polling only; subshells handle them as they come)."
         if self.ui is not None: self.poll(20)
 
     def close(self):
         if self.ui is not None: self.ui.__exit__(None, None, None); self.ui = None
-        if self.client is not None:
-            try:
-                if self.subshell: self._control("delete_subshell_request", {"subshell_id": self.subshell})
-            finally: self.client.stop_channels(); self.client = None
+
+def _shell():
+    try: from IPython import get_ipython
+    except ImportError: return None
+    return get_ipython()
 
 # %% ../nbs/75_monitor.ipynb #8b193aef
 class TrainingMonitor(TrainerCallback):
@@ -122,6 +109,7 @@ class TrainingMonitor(TrainerCallback):
         "Follow `run` (from `finetune`): its records, its previews, its stop control."
         self.run = run
         run.metrics.subscribe(self._on_record)
+        run.stop.poll(self._poll)
         if run.previews: run.previews.subscribe(self._on_preview)
 
     def __repr__(self): return f"TrainingMonitor({self.status}, {len(self.history)} records, {len(self.previews)} previews)"
@@ -150,7 +138,7 @@ def _on_train_begin(self: TrainingMonitor, args, state, control, **kw):
     if not self.widgets: return
     from IPython.display import display
     self._build(); display(self.widget)
-    self.channel = StopChannel(self.stop_btn)
+    self.channel = StopChannel()
 
 def _on_step_end(self: TrainingMonitor, args, state, control, **kw):
     if not self.widgets: return
@@ -160,7 +148,10 @@ def _on_step_end(self: TrainingMonitor, args, state, control, **kw):
     self.progress_text.value = (f"&nbsp;step {done}/{self.max_steps} · epoch {state.epoch or 0:.2f} · "
                                 f"{hms(now - self.t0)} elapsed · ETA {hms(eta)}")
     if self._dirty and now >= self._next_draw: self._redraw()
-    if self.channel is not None and now - self._polled > 0.2: self.channel.step(); self._polled = now
+
+def _poll(self: TrainingMonitor):
+    "Let a click on Stop reach the run before it checks for one (a polled kernel; at most every 0.2 s)."
+    if self.channel is not None and time.time() - self._polled > 0.2: self.channel.step(); self._polled = time.time()
 
 def _on_record(self: TrainingMonitor, rec: dict):
     self.history.append(rec)
@@ -174,7 +165,7 @@ def _redraw(self: TrainingMonitor):
     now = time.time(); self._next_draw = now + max(self.redraw_every, (now - t0) / self.redraw_share)
 
 TrainingMonitor.on_train_begin, TrainingMonitor.on_step_end = _on_train_begin, _on_step_end
-TrainingMonitor._on_record, TrainingMonitor._redraw = _on_record, _redraw
+TrainingMonitor._on_record, TrainingMonitor._redraw, TrainingMonitor._poll = _on_record, _redraw, _poll
 
 # %% ../nbs/75_monitor.ipynb #00a22a16
 def html_previews(rows: list, limit: int = 12) -> str:

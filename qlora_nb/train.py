@@ -13,6 +13,7 @@ from transformers import TrainerCallback
 from trl import SFTConfig, SFTTrainer, pack_dataset
 from peft import PeftModel, prepare_model_for_kbit_training
 from .config import QLoRAConfig, compute_dtype, atomic_write
+from .compat import checkpointing_args, seed_all
 from .model import load_model, load_tokenizer, lora_config, trainable, model_path, base_fingerprint
 from .chat import ChatEngine, GREEDY
 from .template import tokenize_data, _progress_bars
@@ -36,7 +37,7 @@ def sft_config(cfg: QLoRAConfig, output_dir, has_eval: bool = False, rows: int |
         gradient_accumulation_steps=cfg.grad_accum, learning_rate=cfg.lr, lr_scheduler_type=cfg.lr_scheduler,
         warmup_steps=cfg.warmup_ratio, num_train_epochs=cfg.epochs, max_steps=cfg.max_steps, max_grad_norm=cfg.max_grad_norm,
         weight_decay=cfg.weight_decay, optim=("adamw_torch_fused" if cuda else "adamw_torch") if cfg.optim == "auto" else cfg.optim,
-        activation_checkpointing=cfg.gradient_checkpointing, activation_checkpointing_kwargs={"use_reentrant": False},
+        **checkpointing_args(cfg.gradient_checkpointing),
         activation_offloading=cfg.offload_activations and cuda,
         bf16=cuda and dtype == torch.bfloat16, fp16=cuda and dtype == torch.float16, use_cpu=not cuda,
         train_sampling_strategy="group_by_length" if grouped else "random",
@@ -101,11 +102,15 @@ class Previews(TrainerCallback):
 # %% ../nbs/40_train.ipynb #bbd93b0e
 class StopControl(TrainerCallback):
     "Ends training at the next step boundary, with a checkpoint, once `request()` is called."
-    def __init__(self): self.event = threading.Event()
+    def __init__(self): self.event, self.polls = threading.Event(), []
     def request(self): self.event.set()
+    def poll(self, fn):
+        "Call `fn()` at each step before the check: a view whose clicks must be fetched (a polled kernel) registers here."
+        self.polls.append(fn); return fn
     @property
     def requested(self) -> bool: return self.event.is_set()
     def on_step_end(self, args, state, control, **kw):
+        for fn in self.polls: fn()
         if self.requested: control.should_training_stop = control.should_save = True
 
 class LatestCheckpoint(TrainerCallback):
@@ -289,6 +294,7 @@ def use_liger(model) -> bool:
 
 def _trainer(cfg, model, tok, d, train_t, eval_t, shape, callbacks, new_adapter, quiet):
     "The `SFTTrainer` of a run: packed rows with their collator when `shape` is `(rows, length)`, else grouped by length."
+    seed_all(cfg.seed)  # before the trainer makes a new adapter: its random start is the same every run
     with _progress_bars(not quiet):
         return SFTTrainer(model=model, args=sft_config(cfg, d/"checkpoints", eval_t is not None, shape and shape[0], grouped=not shape),
                           train_dataset=train_t, eval_dataset=eval_t, processing_class=tok,

@@ -3,6 +3,7 @@ configuration), all its cells run, and its inspector, training monitor and chat 
 Playwright. Screenshots go to `_screenshots/` (or $QLORA_NB_SCREENSHOTS); the docs use copies of them."""
 import json, os, re, shutil, signal, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
+from dataclasses import dataclass
 import pytest
 from playwright.sync_api import expect
 
@@ -17,31 +18,26 @@ def _up(url) -> bool:
     try: urllib.request.urlopen(f"{url}/api", timeout=1); return True
     except OSError: return False
 
-@pytest.fixture(scope="session")
-def lab(tmp_path_factory):
-    "A JupyterLab server on a free port of 127.0.0.1, no token, its configuration in a temporary folder; stopped at the end."
-    root = tmp_path_factory.mktemp("lab")
+COLAB = Path(os.environ.get("QLORA_NB_COLAB", ROOT/"_colab"))/"venv"  # made by tools/colab/profile.sh
+
+def _jupyter_env(root: Path, bin_dir: Path | None = None) -> dict:
+    "The environment of a throwaway Jupyter server: its configuration in `root`, `bin_dir`'s Python first on PATH (its kernel)."
     env = {**os.environ, **{k: str(root/".jupyter"/k.lower()) for k in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTERLAB_SETTINGS_DIR",
                                                                         "JUPYTERLAB_WORKSPACES_DIR", "IPYTHONDIR")}}
-    settings = root/".jupyter"/"jupyterlab_settings_dir"/"@jupyterlab"/"apputils-extension"
-    settings.mkdir(parents=True)
-    (settings/"notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
-    notebook = settings.parent/"notebook-extension"  # every cell in the page, not only those scrolled into view
-    notebook.mkdir()
-    (notebook/"tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
-    port, log = _free_port(), open(root/"lab.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
-                             "--IdentityProvider.token=", "--ServerApp.password=", f"--ServerApp.root_dir={root}",
-                             "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
-                            + (["--allow-root"] if os.geteuid() == 0 else []),
-                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    if bin_dir is not None: env.update(PATH=f"{bin_dir}{os.pathsep}{env['PATH']}", VIRTUAL_ENV=str(bin_dir.parent))
+    return env
+
+def _serve(cmd: list, root: Path, env: dict, name: str):
+    "Run the Jupyter server `cmd` on a free port of 127.0.0.1, no token; yield `(url, root)`; stop it at the end."
+    port, log = _free_port(), open(root/f"{name}.log", "w")
+    cmd = [*cmd, "--no-browser", "--ip=127.0.0.1", f"--port={port}"] + (["--allow-root"] if os.geteuid() == 0 else [])
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
-            if proc.poll() is not None: break
-            try: urllib.request.urlopen(f"{url}/api", timeout=1); break
-            except OSError: time.sleep(0.5)
-        if proc.poll() is not None or not _up(url): raise RuntimeError(f"JupyterLab did not start: {(root/'lab.log').read_text()[-2000:]}")
+            if proc.poll() is not None or _up(url): break
+            time.sleep(0.5)
+        if proc.poll() is not None or not _up(url): raise RuntimeError(f"{name} did not start: {(root/f'{name}.log').read_text()[-2000:]}")
         yield url, root
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -49,24 +45,69 @@ def lab(tmp_path_factory):
         except subprocess.TimeoutExpired: os.killpg(proc.pid, signal.SIGKILL); proc.wait()
         log.close()
 
-def open_and_run(browser, lab, notebook: Path):
-    "Copy `notebook` into the server's folder, open it in JupyterLab, run all its cells; the page."
-    url, root = lab
-    name = notebook.name
-    shutil.copy(notebook, root/name)
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    page.goto(f"{url}/lab/workspaces/{Path(name).stem}/tree/{name}?reset")  # a fresh workspace: this notebook alone
-    expect(page.locator(".jp-Notebook")).to_have_count(1, timeout=60_000)
-    expect(page.locator(".jp-Notebook")).to_be_visible(timeout=60_000)
-    expect(page.get_by_text("Python 3 (ipykernel) | Idle")).to_be_visible(timeout=60_000)  # the kernel is up
-    first = page.locator(".jp-Notebook .jp-InputPrompt").first
-    for _ in range(5):  # a click that lands while JupyterLab is still settling can be lost: try again
-        page.get_by_role("menuitem", name="Run", exact=True).click()
-        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
-        try: expect(first).not_to_have_text("[ ]:", timeout=10_000); break
-        except AssertionError: continue
-    else: raise AssertionError("Run All Cells did not start the notebook")
-    return page
+@pytest.fixture(scope="session")
+def lab(tmp_path_factory):
+    "A JupyterLab 4 server (this environment's: ipywidgets 8, ipykernel 7), its configuration in a temporary folder."
+    root = tmp_path_factory.mktemp("lab")
+    settings = root/".jupyter"/"jupyterlab_settings_dir"/"@jupyterlab"/"apputils-extension"
+    settings.mkdir(parents=True)
+    (settings/"notification.jupyterlab-settings").write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    notebook = settings.parent/"notebook-extension"  # every cell in the page, not only those scrolled into view
+    notebook.mkdir()
+    (notebook/"tracker.jupyterlab-settings").write_text(json.dumps({"windowingMode": "none"}))
+    yield from _serve([sys.executable, "-m", "jupyterlab", "--IdentityProvider.token=", "--ServerApp.password=", f"--ServerApp.root_dir={root}",
+                       "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"], root, _jupyter_env(root), "JupyterLab")
+
+@pytest.fixture(scope="session")
+def classic(tmp_path_factory):
+    "Classic Notebook 6.5 of the Colab profile (ipywidgets 7, ipykernel 6, Python 3.13), the public front end closest to Colab's."
+    if not (COLAB/"bin"/"python").exists(): pytest.fail(f"no Colab profile at {COLAB}: run bash tools/colab/profile.sh first")
+    root = tmp_path_factory.mktemp("classic")
+    yield from _serve([str(COLAB/"bin"/"python"), "-m", "notebook", "--NotebookApp.token=", "--NotebookApp.password=",
+                       f"--NotebookApp.notebook_dir={root}"], root, _jupyter_env(root, COLAB/"bin"), "Notebook")
+
+@dataclass
+class Front:
+    "What a test needs to know of a notebook front end: how to open and run a notebook, where outputs and prompts are."
+    name: str
+    output: str  # CSS of one output
+    prompts: str  # CSS of the code cells' prompts
+    done: str  # regular expression of a prompt whose cell has run
+
+    def open_and_run(self, browser, server, notebook: Path):
+        "Copy `notebook` into the server's folder, open it, run all its cells; the page."
+        url, root = server
+        shutil.copy(notebook, root/notebook.name)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        if self.name == "lab":
+            page.goto(f"{url}/lab/workspaces/{notebook.stem}/tree/{notebook.name}?reset")  # a fresh workspace: this notebook alone
+            expect(page.locator(".jp-Notebook")).to_have_count(1, timeout=60_000)
+            expect(page.get_by_text("Python 3 (ipykernel) | Idle")).to_be_visible(timeout=60_000)  # the kernel is up
+            menu, item = page.get_by_role("menuitem", name="Run", exact=True), page.get_by_role("menuitem", name="Run All Cells", exact=True)
+        else:
+            page.goto(f"{url}/notebooks/{notebook.name}")
+            expect(page.locator("#kernel_indicator_icon.kernel_idle_icon")).to_have_count(1, timeout=60_000)
+            menu, item = page.locator("#celllink"), page.locator("#run_all_cells a")
+        first = page.locator(self.prompts).first
+        for _ in range(5):  # a click that lands while the page is still settling can be lost: try again
+            menu.click(); item.click()
+            try: expect(first).not_to_have_text(re.compile(r"\[ \]:"), timeout=10_000); break
+            except AssertionError: continue
+        else: raise AssertionError("Run All did not start the notebook")
+        return page
+
+    def wait_all_run(self, page, timeout: float):
+        "Wait until every code cell of the notebook has run (its prompt shows a number)."
+        js = f"() => [...document.querySelectorAll({json.dumps(self.prompts)})].map(e => e.innerText.trim())"
+        t0 = time.time()
+        while time.time() - t0 < timeout:
+            prompts = page.evaluate(js)
+            if prompts and all(re.fullmatch(self.done, p) for p in prompts): return
+            time.sleep(1)
+        raise AssertionError(f"the notebook did not finish running: prompts {prompts}")
+
+FRONTS = {"lab": Front("lab", ".jp-OutputArea-output", ".jp-Notebook .jp-CodeCell .jp-InputPrompt", r"\[\d+\]:"),
+          "classic": Front("classic", ".output_subarea", "#notebook-container .code_cell .input_prompt", r"In\s*\[\d+\]:")}
 
 @pytest.fixture
 def shot_on_failure(request):
@@ -103,18 +144,12 @@ def _in_order(seen: list) -> bool:
     runs = [[t for s, t in seen if s == side] for side in sides]
     return bool(runs) and all(len(r) >= 2 and all(b.startswith(a.rstrip()) for a, b in zip(r, r[1:])) for r in runs)
 
-def _wait_all_run(page, timeout: float):
-    "Wait until every code cell of the notebook has run (its prompt shows a number)."
-    js = "() => [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputPrompt')].map(e => e.innerText.trim())"
-    t0 = time.time()
-    while time.time() - t0 < timeout:
-        prompts = page.evaluate(js)
-        if prompts and all(re.fullmatch(r"\[\d+\]:", p) for p in prompts): return
-        time.sleep(1)
-    raise AssertionError(f"the notebook did not finish running: prompts {prompts}")
-
-def test_quickstart(browser, lab, shot_on_failure):
-    page = open_and_run(browser, lab, QUICKSTART)
+@pytest.mark.parametrize("front", ["lab", "classic"])
+def test_quickstart(browser, front, request, shot_on_failure):
+    "The quickstart in JupyterLab 4 (ipywidgets 8, ipykernel 7) and in the Colab profile's classic Notebook 6.5 (ipywidgets 7, ipykernel 6)."
+    fe = FRONTS[front]
+    page = fe.open_and_run(browser, request.getfixturevalue(front), QUICKSTART)
+    shot = lambda name: SHOTS/(name if front == "lab" else f"classic-{name}")
     shot_on_failure(page)
     SHOTS.mkdir(parents=True, exist_ok=True)
 
@@ -127,7 +162,7 @@ def test_quickstart(browser, lab, shot_on_failure):
     assert insp.locator(".q-masked").first.evaluate("e => getComputedStyle(e).color") == "rgb(156, 163, 175)"
     expect(insp.locator(".q-stats")).to_contain_text("rows", timeout=60_000)
     page.wait_for_function("() => document.querySelector('.q-inspector img').naturalWidth > 0")  # the histogram
-    insp.screenshot(path=SHOTS/"inspector.png")
+    insp.screenshot(path=shot("inspector.png"))
 
     # The monitor, while the training cell runs: the progress advances, the curve is redrawn, previews come; Stop ends the run.
     mon = page.locator(".q-monitor")
@@ -135,12 +170,12 @@ def test_quickstart(browser, lab, shot_on_failure):
     page.wait_for_function("() => /step ([3-9]|\\d\\d+)\\//.test(document.querySelector('.q-monitor').innerText)", timeout=180_000)
     page.wait_for_function("() => document.querySelector('.q-monitor img').naturalWidth > 0", timeout=60_000)
     first_step, first_src = _step(mon), mon.locator("img").get_attribute("src")
-    mon.screenshot(path=SHOTS/"monitor-early.png")
+    mon.screenshot(path=shot("monitor-early.png"))
     page.wait_for_function(f"() => (+(/step (\\d+)\\//.exec(document.querySelector('.q-monitor').innerText) || [0, 0])[1]) >= {first_step + 3}",
                            timeout=180_000)
     page.wait_for_function(f"() => document.querySelector('.q-monitor img').src != {json.dumps(first_src)}", timeout=60_000)
     expect(mon.locator(".q-previews")).to_contain_text("What is the capital of France?", timeout=120_000)
-    mon.screenshot(path=SHOTS/"monitor.png")
+    mon.screenshot(path=shot("monitor.png"))
     assert _step(mon) > first_step
     mon.get_by_role("button", name="Stop").click()
     expect(mon.locator(".q-summary")).to_contain_text("stopped:", timeout=120_000)
@@ -149,9 +184,9 @@ def test_quickstart(browser, lab, shot_on_failure):
     expect(mon.locator(".q-summary")).to_contain_text(f"checkpoint checkpoint-{stopped_at}")
 
     # The rest of the notebook runs on the stopped model: evaluation, chat panel, export.
-    _wait_all_run(page, 300)
-    expect(page.locator(".jp-OutputArea-output", has_text="adapter_model.safetensors")).to_have_count(1)
-    expect(page.locator(".jp-OutputArea-output", has_text="Evaluation on 6 held-out rows")).to_have_count(1)
+    fe.wait_all_run(page, 300)
+    expect(page.locator(fe.output, has_text="adapter_model.safetensors")).to_have_count(1)
+    expect(page.locator(fe.output, has_text="Evaluation on 6 held-out rows")).to_have_count(1)
 
     # With the kernel idle, the inspector's buttons move through the rows.
     insp.get_by_role("button", name="Next").click()
@@ -175,7 +210,7 @@ def test_quickstart(browser, lab, shot_on_failure):
     expect(compare).to_have_count(1, timeout=120_000)
     expect(compare.locator(".q-base .q-text")).to_contain_text("Paris")
     expect(compare.locator(".q-tuned .q-text")).not_to_be_empty()
-    panel.screenshot(path=SHOTS/"chat.png")
+    panel.screenshot(path=shot("chat.png"))
     panel.get_by_role("checkbox").uncheck()
     ask.fill("What is the capital of Italy?")
     panel.get_by_role("button", name="Send").click()

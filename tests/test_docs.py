@@ -10,7 +10,10 @@ sys.path.insert(0, str(ROOT/"tools"))
 from docs import build  # noqa: E402
 
 # The widgets' screenshots, and the pages that must show them.
-SCREENSHOTS = {"inspector.html": ["images/inspector.png"], "monitor.html": ["images/monitor.png"], "chatpanel.html": ["images/chat.png"],
+# JupyterLab's (ipywidgets 8) and classic Notebook's with Colab's versions (ipywidgets 7), both from tests/test_browser.py.
+SCREENSHOTS = {"inspector.html": ["images/inspector.png", "images/classic-inspector.png"],
+               "monitor.html": ["images/monitor.png", "images/classic-monitor.png"],
+               "chatpanel.html": ["images/chat.png", "images/classic-chat.png"],
                "tutorial1_quickstart.html": ["images/inspector.png", "images/monitor.png", "images/chat.png"],
 }
 

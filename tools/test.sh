@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # The whole test suite: bring package, README and notebook metadata in line with the
 # notebooks, run every notebook (cells flagged cuda or slow are skipped unless asked
-# for: `bash tools/test.sh --flags cuda`), then tests/: the widgets in JupyterLab in a headless
-# Chromium, the docs site, and the GPU benchmark's script on its tiny shape
-# (QLORA_NB_BROWSER_TESTS=0 leaves them out, e.g. on a GPU machine).
+# for: `bash tools/test.sh --flags cuda`), then the same notebooks on Colab's own versions
+# (tools/colab/profile.sh: Python 3.13, ipywidgets 7, ipykernel 6, transformers 5.15, with a check
+# that installing qlora_nb there replaced nothing), then tests/: the widgets in JupyterLab and in
+# the Colab profile's classic Notebook in a headless Chromium, the docs site, and the GPU
+# benchmark's script on its tiny shape. QLORA_NB_BROWSER_TESTS=0 leaves out the Colab profile and
+# tests/ (e.g. on a GPU machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 nbdev_export
@@ -13,4 +16,8 @@ python tools/readme.py
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 nbdev_test --n_workers "${TEST_WORKERS:-2}" --timing "$@"
 echo "notebooks: $(ls nbs/*.ipynb | wc -l) passed, 0 failed"
-if [ "${QLORA_NB_BROWSER_TESTS:-1}" != 0 ]; then python -m pytest -q -p no:cacheprovider tests; fi
+if [ "${QLORA_NB_BROWSER_TESTS:-1}" != 0 ]; then
+  bash tools/colab/profile.sh
+  echo "notebooks on Colab's versions: $(ls nbs/*.ipynb | wc -l) passed, 0 failed"
+  python -m pytest -q -p no:cacheprovider tests
+fi
