@@ -73,23 +73,47 @@ class Curves:
 
 # %% ../nbs/75_monitor.ipynb #a5ce9bda
 class StopChannel:
-    "Lets a button's clicks reach this kernel while a cell runs: by polling (ipykernel 6), or through the front end's subshells (ipykernel 7)."
-    def __init__(self, kernel=None): # the IPython kernel; None: this process's, if there is one
-        self.kind, self.ui = "none", None
+    "Lets `button`'s clicks reach this kernel while a cell runs: by polling (ipykernel 6), or through a subshell (ipykernel 7)."
+    def __init__(self, button, # the widget whose clicks must get through
+                 kernel=None, # the IPython kernel; None: this process's, if there is one
+                ):
+        self.kind, self.ui, self.client, self.subshell = "none", None, None, None
         if kernel is None: kernel = getattr(_shell(), "kernel", None)
         if kernel is None: return  # a script or nbdev_test: no front end to click in
-        if not hasattr(kernel, "do_one_iteration"): self.kind = "subshell"; return  # ipykernel 7
         try:
-            from jupyter_ui_poll import ui_events
-            self.ui = ui_events(); self.poll = self.ui.__enter__(); self.kind = "polling"
-        except Exception: self.ui = None  # a kernel jupyter-ui-poll cannot drive: the click acts after the cell
+            if hasattr(kernel, "do_one_iteration"): self._poll(kernel)  # ipykernel 6
+            elif "kernel subshells" in kernel.kernel_info.get("supported_features", []): self._subshell(button)
+        except Exception: self.close()  # a kernel we cannot reach: the click acts after the cell
+
+    def _poll(self, kernel):
+        from jupyter_ui_poll import ui_events
+        self.ui = ui_events(); self.poll = self.ui.__enter__(); self.kind = "polling"
+
+    def _subshell(self, button):
+        comm = button.comm
+        if not hasattr(comm, "_reply_subshell_for"): return  # not the ipykernel 7 routing this relies on: no subshell
+        from jupyter_client import BlockingKernelClient
+        from ipykernel import get_connection_file
+        self.client = BlockingKernelClient(connection_file=get_connection_file())
+        self.client.load_connection_file(); self.client.start_channels()
+        self.subshell = self._control("create_subshell_request", {})["subshell_id"]
+        comm._reply_subshell_id = self.subshell  # ipykernel 7 routes the front end's messages for this comm to that subshell
+        self.kind = "subshell"
+
+    def _control(self, msg_type: str, content: dict) -> dict:
+        self.client.control_channel.send(self.client.session.msg(msg_type, content))
+        return self.client.control_channel.get_msg(timeout=10)["content"]
 
     def step(self):
-        "Handle the widget events waiting now (polling only; subshells handle them as they come)."
+        "Handle the widget events waiting now (polling only; a subshell handles them as they come)."
         if self.ui is not None: self.poll(20)
 
     def close(self):
         if self.ui is not None: self.ui.__exit__(None, None, None); self.ui = None
+        if self.client is not None:
+            try:
+                if self.subshell: self._control("delete_subshell_request", {"subshell_id": self.subshell})
+            finally: self.client.stop_channels(); self.client = None
 
 def _shell():
     try: from IPython import get_ipython
@@ -138,7 +162,7 @@ def _on_train_begin(self: TrainingMonitor, args, state, control, **kw):
     if not self.widgets: return
     from IPython.display import display
     self._build(); display(self.widget)
-    self.channel = StopChannel()
+    self.channel = StopChannel(self.stop_btn)
 
 def _on_step_end(self: TrainingMonitor, args, state, control, **kw):
     if not self.widgets: return

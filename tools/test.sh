@@ -14,10 +14,16 @@ nbdev_clean
 python tools/readme.py
 # Notebooks run in parallel, one per core: one thread each, or they fight over the cores.
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+profile=${QLORA_NB_BROWSER_TESTS:-1}
+if [ "$profile" != 0 ]; then  # the Colab profile installs (mostly downloads) while the notebooks run
+  mkdir -p _colab; bash tools/colab/profile.sh setup > _colab/setup.log 2>&1 & setup=$!
+fi
 nbdev_test --n_workers "${TEST_WORKERS:-2}" --timing "$@"
 echo "notebooks: $(ls nbs/*.ipynb | wc -l) passed, 0 failed"
-if [ "${QLORA_NB_BROWSER_TESTS:-1}" != 0 ]; then
-  bash tools/colab/profile.sh
+if [ "$profile" != 0 ]; then
+  wait "$setup" || { cat _colab/setup.log; echo "the Colab profile could not be set up"; exit 1; }
+  cat _colab/setup.log
+  bash tools/colab/profile.sh test
   echo "notebooks on Colab's versions: $(ls nbs/*.ipynb | wc -l) passed, 0 failed"
   python -m pytest -q -p no:cacheprovider tests
 fi

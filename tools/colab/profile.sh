@@ -5,6 +5,7 @@
 # in that environment's classic Notebook 6.5 (ipywidgets 7, ipykernel 6).
 #   bash tools/colab/profile.sh          set up (afresh) and run the notebooks
 #   bash tools/colab/profile.sh setup    set up only
+#   bash tools/colab/profile.sh test     run the notebooks in the profile set up before
 # The environment is made in _colab/venv (or $QLORA_NB_COLAB); it takes Python 3.13 where there is one
 # (Colab's), else python3.
 set -euo pipefail
@@ -18,6 +19,15 @@ for c in python3.13 "$(pyenv prefix 3.13 2>/dev/null)/bin/python3.13" "$HOME"/.p
   "$c" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && { py=$c; break; }
 done
 [ -n "$py" ] || { py=python3; echo "note: no Python 3.13 here (Colab's); the profile runs on $(python3 --version)"; }
+
+notebooks() {
+  echo "notebooks on Colab's versions:"
+  PATH="$PWD/$venv/bin:$PATH" OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} nbdev_test --n_workers "${TEST_WORKERS:-2}" --timing
+}
+if [ "${1:-}" = test ]; then
+  [ -x "$venv/bin/nbdev_test" ] || { echo "no Colab profile in $venv: bash tools/colab/profile.sh setup"; exit 1; }
+  notebooks; exit 0
+fi
 
 rm -rf "$venv" "$dir/dist"; mkdir -p "$dir"
 "$py" -m venv "$venv"
@@ -60,7 +70,4 @@ PY
 
 # The test tools, held to the same versions (nbdev 2 runs the notebooks; Colab has pytest).
 "${pip[@]}" -c "$dir/freeze-qlora_nb.txt" "nbdev==2.4.14" "execnb<0.2" "fastcore>=1.12.3,<2" "ghapi<2"
-[ "${1:-}" = setup ] && exit 0
-
-echo "notebooks on Colab's versions:"
-PATH="$venv/bin:$PATH" OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} nbdev_test --n_workers "${TEST_WORKERS:-2}" --timing
+[ "${1:-}" = setup ] || notebooks
