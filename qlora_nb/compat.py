@@ -8,7 +8,8 @@ import dataclasses
 from importlib.metadata import version, PackageNotFoundError
 
 # %% auto #0
-__all__ = ['WIDGET_VIEW', 'installed', 'checkpointing_args', 'seed_all', 'drop_quantization_config', 'widget_bundle', 'accordion']
+__all__ = ['WIDGET_VIEW', 'installed', 'checkpointing_args', 'seed_all', 'drop_quantization_config', 'widget_bundle', 'accordion',
+           'StopChannel']
 
 # %% ../nbs/01_compat.ipynb #1be8a08a
 def installed(pkg: str) -> str | None:
@@ -58,3 +59,52 @@ def accordion(child, # the widget inside
     acc.set_title(0, title)
     acc.selected_index = None
     return acc
+
+# %% ../nbs/01_compat.ipynb #a5ce9bda
+class StopChannel:
+    "Lets `button`'s clicks reach this kernel while a cell runs: by polling (ipykernel 6), or through a subshell (ipykernel 7)."
+    def __init__(self, button, # the widget whose clicks must get through
+                 kernel=None, # the IPython kernel; None: this process's, if there is one
+                ):
+        self.kind, self.ui, self.client, self.subshell = "none", None, None, None
+        if kernel is None: kernel = getattr(_shell(), "kernel", None)
+        if kernel is None: return  # a script or nbdev_test: no front end to click in
+        try:
+            if hasattr(kernel, "do_one_iteration"): self._poll(kernel)  # ipykernel 6
+            elif "kernel subshells" in kernel.kernel_info.get("supported_features", []): self._subshell(button)
+        except Exception: self.close()  # a kernel we cannot reach: the click acts after the cell
+
+    def _poll(self, kernel):
+        from jupyter_ui_poll import ui_events
+        self.ui = ui_events(); self.poll = self.ui.__enter__(); self.kind = "polling"
+
+    def _subshell(self, button):
+        comm = button.comm
+        if not hasattr(comm, "_reply_subshell_for"): return  # not the ipykernel 7 routing this relies on: no subshell
+        from jupyter_client import BlockingKernelClient
+        from ipykernel import get_connection_file
+        self.client = BlockingKernelClient(connection_file=get_connection_file())
+        self.client.load_connection_file(); self.client.start_channels()
+        self.subshell = self._control("create_subshell_request", {})["subshell_id"]
+        comm._reply_subshell_id = self.subshell  # ipykernel 7 routes the front end's messages for this comm to that subshell
+        self.kind = "subshell"
+
+    def _control(self, msg_type: str, content: dict) -> dict:
+        self.client.control_channel.send(self.client.session.msg(msg_type, content))
+        return self.client.control_channel.get_msg(timeout=10)["content"]
+
+    def step(self):
+        "Handle the widget events waiting now (polling only; a subshell handles them as they come)."
+        if self.ui is not None: self.poll(20)
+
+    def close(self):
+        if self.ui is not None: self.ui.__exit__(None, None, None); self.ui = None
+        if self.client is not None:
+            try:
+                if self.subshell: self._control("delete_subshell_request", {"subshell_id": self.subshell})
+            finally: self.client.stop_channels(); self.client = None
+
+def _shell():
+    try: from IPython import get_ipython
+    except ImportError: return None
+    return get_ipython()

@@ -37,13 +37,14 @@ echo "Colab profile: $("$venv/bin/python" --version), Colab's packages from $her
 "$venv/bin/python" -m pip list --format=freeze > "$dir/freeze-colab.txt"
 
 # The README's Colab cell, with this clone's wheel in place of the GitHub address.
-python -m build --outdir "$dir/dist" . >/dev/null  # the sdist, and the wheel built from it, as PyPI would serve them
+# The sdist, and the wheel built from it, as PyPI would serve them.
+python -m build --outdir "$dir/dist" . > "$dir/build.log" 2>&1 || { cat "$dir/build.log"; exit 1; }
 wheel=$(ls "$dir"/dist/qlora_nb-*.whl)
 grep -A3 -m1 '^!pip list --format=freeze' README.md | grep -E '^[!%]pip ' | sed -e 's/^[!%]//' -e 's/ *#.*//' \
   -e "s#git+https://github.com/qlora-nb/qlora_nb#$wheel#" -e "s#/tmp/preinstalled.txt#$dir/preinstalled.txt#g" > "$dir/colab-cell.sh"
 [ -s "$dir/colab-cell.sh" ] || { echo "README.md has no Colab install cell (a line '!pip list --format=freeze ...')"; exit 1; }
 echo "the README's Colab cell:"; sed 's/^/  /' "$dir/colab-cell.sh"
-PATH="$PWD/$venv/bin:$PATH" PIP_DISABLE_PIP_VERSION_CHECK=1 bash -e "$dir/colab-cell.sh"
+PATH="$PWD/$venv/bin:$PATH" PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_QUIET=1 bash -e "$dir/colab-cell.sh"
 "$venv/bin/python" -m pip list --format=freeze > "$dir/freeze-qlora_nb.txt"
 
 # Installing qlora_nb may add packages, never replace or remove one that Colab has.
