@@ -44,7 +44,8 @@ grep -A3 -m1 '^!pip list --format=freeze' README.md | grep -E '^[!%]pip ' | sed 
   -e "s#git+https://github.com/qlora-nb/qlora_nb#$wheel#" -e "s#/tmp/preinstalled.txt#$dir/preinstalled.txt#g" > "$dir/colab-cell.sh"
 [ -s "$dir/colab-cell.sh" ] || { echo "README.md has no Colab install cell (a line '!pip list --format=freeze ...')"; exit 1; }
 echo "the README's Colab cell:"; sed 's/^/  /' "$dir/colab-cell.sh"
-PATH="$PWD/$venv/bin:$PATH" PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_QUIET=1 bash -e "$dir/colab-cell.sh"
+PATH="$PWD/$venv/bin:$PATH" PIP_DISABLE_PIP_VERSION_CHECK=1 bash -e "$dir/colab-cell.sh" > "$dir/install.log" 2>&1 \
+  || { cat "$dir/install.log"; echo "the README's Colab cell failed"; exit 1; }
 "$venv/bin/python" -m pip list --format=freeze > "$dir/freeze-qlora_nb.txt"
 
 # Installing qlora_nb may add packages, never replace or remove one that Colab has.
