@@ -113,8 +113,8 @@ class ChatEngine:
         return "".join(self.stream(messages, adapter, settings, **overrides)).strip()
 
     def replies(self, conversations: list, adapter: bool = True, bs: int = 8,
-                settings: GenerationSettings | None = None, **overrides) -> list:
-        "The replies to many conversations, `bs` at a time in left-padded batches."
+                settings: GenerationSettings | None = None, done=None, **overrides) -> list:
+        "The replies to many conversations, `bs` at a time in left-padded batches; `done(n)` is told of each batch's `n` replies."
         s, out, side = replace(settings or self.settings, **overrides), [], self.tok.padding_side
         self.tok.padding_side = "left"  # generation continues each row from its last token
         try:
@@ -124,5 +124,6 @@ class ChatEngine:
                     self.stop_event.clear()
                     gen = self._generate(ids, s, adapter)
                 out += self.tok.batch_decode(gen[:, ids["input_ids"].shape[1]:], skip_special_tokens=True)
+                if done: done(len(gen))
         finally: self.tok.padding_side = side
         return [o.strip() for o in out]

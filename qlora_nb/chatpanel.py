@@ -12,8 +12,8 @@ from .compat import accordion, widget_bundle
 from .chat import ChatEngine, GenerationSettings
 
 # %% auto #0
-__all__ = ['html_markdown', 'html_message', 'html_answer', 'html_transcript', 'ChatPanel', 'settings', 'conversation', 'send',
-           'regenerate', 'stop', 'clear', 'wait', 'to_json', 'save']
+__all__ = ['FRESH', 'html_markdown', 'html_message', 'html_answer', 'html_transcript', 'ChatPanel', 'settings', 'conversation',
+           'send', 'regenerate', 'stop', 'clear', 'wait', 'to_json', 'save']
 
 # %% ../nbs/80_chatpanel.ipynb #fe9ff505
 def html_markdown(text: str) -> str:
@@ -173,13 +173,15 @@ def wait(self: ChatPanel, timeout: float | None = None):
 for f in (send, regenerate, stop, clear, wait): setattr(ChatPanel, f.__name__, f)
 
 # %% ../nbs/80_chatpanel.ipynb #46bb50af
+FRESH = random.SystemRandom() # the operating system's entropy: seeding (training seeds Python's generator) never repeats it
+
 def _read_settings(self: ChatPanel) -> GenerationSettings | None:
     "The settings in the boxes, or None with the reason shown under the buttons."
     try: return self.settings()
     except ValueError as e: self.status.value = f"<b style='color:#b91c1c'>{html.escape(str(e))}</b>"
 
 def _answer(self: ChatPanel, s: GenerationSettings, wait: bool) -> dict | None:
-    if s.seed is None and s.temperature > 0: s = replace(s, seed=random.randrange(2**31))
+    if s.seed is None and s.temperature > 0: s = replace(s, seed=FRESH.randrange(2**31))
     msg = {"role": "assistant", "content": "", "seed": s.seed if s.temperature > 0 else None, "settings": asdict(s)}
     self.engine.system = self.system.value.strip() or None
     sides = ([("base", False)] if self.compare.value and self.engine.has_adapter else []) + [("content", True)]

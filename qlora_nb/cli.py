@@ -65,8 +65,11 @@ def demo(output_dir: str = "runs", **overrides) -> dict:
     from qlora_nb.model import load_model
     from qlora_nb.train import finetune
     from qlora_nb.evaluate import evaluate
+    from qlora_nb.preflight import device_memory
     cfg = QLoRAConfig.preset("cpu-smoke", output_dir=output_dir, **overrides)
     t0 = time.time()
+    print(f"Fine-tuning the embedded SmolLM2-135M-Instruct for {cfg.max_steps} steps on {device_memory()[0]}: "
+          "each logged step shows the time left, as measured on this machine")
     model, tok = load_model(cfg)
     run = finetune(cfg, demo_dataset(), model=model, tok=tok, monitor=True)
     ev = evaluate(run.model, tok, demo_dataset(heldout=True), cfg)
@@ -96,7 +99,7 @@ def main(argv: list | None = None):
     from qlora_nb.train import PreflightError, OutOfMemory
     p = argparse.ArgumentParser(prog="qlora-nb", description="Fine-tune open chat LLMs with QLoRA on your own data.")
     sub = p.add_subparsers(dest="command", required=True)
-    d = sub.add_parser("demo", help="fine-tune the embedded model for a minute on the CPU and compare its answers")
+    d = sub.add_parser("demo", help="fine-tune the embedded model on this machine (minutes on a CPU) and compare its answers")
     d.add_argument("--output-dir", default="runs", help="folder for the run (default: runs)")
     t = sub.add_parser("train", help="fine-tune as a QLoRAConfig JSON file says")
     t.add_argument("config", help="QLoRAConfig JSON file; its \"data\" field names the training rows")

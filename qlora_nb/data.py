@@ -14,7 +14,7 @@ from datasets import Dataset
 __all__ = ['EXTS', 'READERS', 'INSTRUCTION_KEYS', 'RESPONSE_KEYS', 'INPUT_KEYS', 'ROLES', 'FORMATS', 'DataError', 'read_file',
            'source_files', 'detect_format', 'parse_chat', 'parse_sharegpt', 'parse_instruction', 'parse_seed_task',
            'parse_text', 'parse_record', 'row_problem', 'normalize_text', 'repeated_lines', 'drop_lines', 'chunk_text',
-           'DataReport', 'hub_records', 'source_records', 'load_data', 'split_data']
+           'DataReport', 'hub_records', 'source_records', 'template_system', 'system_note', 'load_data', 'split_data']
 
 # %% ../nbs/10_data.ipynb #91ab9eff
 class DataError(ValueError):
@@ -292,6 +292,7 @@ class DataReport:
     cleaning: Counter = field(default_factory=Counter) # step: rows or lines changed
     dropped: list = field(default_factory=list) # the dropped rows, each with its `problem`
     kept: int = 0 # rows in the returned dataset
+    notes: list = field(default_factory=list) # what else the rows need said (a system prompt the chat template adds)
 
     def problems(self) -> dict:
         "Each reason for dropping a row, with the rows it dropped as `source:row`."
@@ -303,7 +304,7 @@ class DataReport:
         lines = [f"{n} records from {s} ({fmt})" for s, (fmt, n) in self.sources.items()]
         lines += [f"cleaning: {step}: {n}" for step, n in self.cleaning.items() if n]
         lines += [f"dropped {len(rows)} ({reason}): {', '.join(rows[:5])}{' ...' if len(rows) > 5 else ''}" for reason, rows in self.problems().items()]
-        return "\n".join(lines + [f"kept {self.kept} row{'s' * (self.kept != 1)}"])
+        return "\n".join(lines + [f"kept {self.kept} row{'s' * (self.kept != 1)}"] + [f"note: {n}" for n in self.notes])
 
 # %% ../nbs/10_data.ipynb #136b57d2
 def _hub_name(s: str) -> bool: return bool(re.fullmatch(r"[\w.-]+/[\w.-]+", s))
@@ -375,6 +376,29 @@ def _features():
     return Features({"messages": List({"role": Value("string"), "content": Value("string")}), "text": Value("string"),
                      "source": Value("string"), "row": Value("int64"), "problem": Value("string")})
 
+# %% ../nbs/10_data.ipynb #9e5bf7a8
+def template_system(tok) -> str | None:
+    "The system prompt that `tok`'s chat template adds to conversations that have none, or None."
+    q, s = "\x1eQ\x1e", "\x1eS\x1e"
+    try:
+        bare = tok.apply_chat_template([{"role": "user", "content": q}], tokenize=False)
+        marked = tok.apply_chat_template([{"role": "system", "content": s}, {"role": "user", "content": q}], tokenize=False)
+    except Exception: return None  # no template, or one that refuses a system turn
+    head, _, between = marked.partition(s)
+    between = between.partition(q)[0]
+    bare_head = bare.partition(q)[0]
+    if not head or not bare_head.startswith(head) or not bare_head.endswith(between): return None
+    return bare_head[len(head):len(bare_head) - len(between)] or None
+
+def system_note(messages: list, # the rows' conversations
+                tok, # the model's tokenizer, whose chat template renders them
+               ) -> str:
+    "A line saying how many conversations get the template's own system prompt and how to change that, or an empty string."
+    n, default = sum(bool(m) and all(t["role"] != "system" for t in m) for m in messages), template_system(tok)
+    if not (n and default): return ""
+    return (f"the chat template adds its own system prompt to the {n} conversation{'s' * (n != 1)} without one: {default!r}; "
+            f"set QLoRAConfig(system_prompt=\"...\") to train with yours instead, or system_prompt=\"\" to train without any")
+
 # %% ../nbs/10_data.ipynb #1dc525a9
 def load_data(source, format: str = "auto", validate_rows: bool = True, clean: bool = True, boilerplate: list = (),
               dedupe: bool = True, tok=None, chunk_tokens: int = 1024, chunk_overlap: int = 64, split: str = "train",
@@ -393,8 +417,9 @@ def load_data(source, format: str = "auto", validate_rows: bool = True, clean: b
     report.dropped += [r for r in rows if r["problem"]]
     if validate_rows: rows = [r for r in rows if not r["problem"]]
     report.kept = len(rows)
+    if tok is not None and (note := system_note([r.get("messages") for r in rows], tok)): report.notes.append(note)
     if not rows: raise DataError(f"{', '.join(report.sources)}: no row can train; {'; '.join(f'{k}: {len(v)}' for k, v in report.problems().items())}")
-    if verbose and (report.dropped or any(report.cleaning.values())): print(report)
+    if verbose and (report.dropped or any(report.cleaning.values()) or report.notes): print(report)
     ds = Dataset.from_list(rows, features=_features())
     return (ds, report) if return_report else ds
 

@@ -12,13 +12,14 @@ import torch.nn.functional as F
 import sacrebleu
 from rouge_score import rouge_scorer
 from datasets import Dataset
+from tqdm.auto import tqdm
 from .config import QLoRAConfig, atomic_write
 from .template import tokenize_data
 from .chat import ChatEngine, GREEDY, adapter_off
 
 # %% auto #0
-__all__ = ['reply_loss', 'perplexity', 'normalize_answer', 'text_metrics', 'prompt_reference', 'html_table', 'Evaluation',
-           'evaluate', 'Check', 'load_checks', 'Audit', 'audit']
+__all__ = ['LOWER_IS_BETTER', 'reply_loss', 'perplexity', 'normalize_answer', 'text_metrics', 'prompt_reference', 'html_table',
+           'metric_label', 'Evaluation', 'evaluate', 'Check', 'load_checks', 'Audit', 'audit']
 
 # %% ../nbs/50_evaluate.ipynb #ffe5331f
 def _batches(tds: Dataset, bs: int, pad_id: int):
@@ -82,6 +83,13 @@ def html_table(rows: list, cols: list) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 # %% ../nbs/50_evaluate.ipynb #ff69d61a
+LOWER_IS_BETTER = {"perplexity"} # every other metric: higher is better
+
+def metric_label(k: str) -> str:
+    "The metric `k` as a table names it: its usual name and an arrow to the better direction."
+    name = {"bleu": "BLEU", "rouge_l": "ROUGE-L", "exact_match": "exact match"}.get(k, k)
+    return f"{name} {'↓' if k in LOWER_IS_BETTER else '↑'}"
+
 @dataclass
 class Evaluation:
     "Metrics of the base and the fine-tuned model on held-out rows, and their answers side by side."
@@ -96,34 +104,51 @@ class Evaluation:
     def load(cls, path): return cls(**json.loads(Path(path).read_text(encoding="utf-8")))
 
     def summary(self) -> str:
+        "The metrics as a text table, each named with the direction that is better, and the notes that read them."
         names = list(self.metrics)
-        lines = [f"{'':<12}" + "".join(f"{n:>14}" for n in names)]
+        lines = [f"{'':<16}" + "".join(f"{n:>14}" for n in names)]
         for k in next(iter(self.metrics.values())):
-            lines.append(f"{k:<12}" + "".join(f"{self.metrics[n][k]:>14.4g}" for n in names))
-        return "\n".join(lines)
+            lines.append(f"{metric_label(k):<16}" + "".join(f"{self.metrics[n][k]:>14.4g}" for n in names))
+        return "\n".join(lines + self.notes())
+
+    def notes(self) -> list:
+        "What the table needs said: which way is better, and why exact match is 0 on free-form answers."
+        notes = ["↓ lower is better, ↑ higher is better"]
+        if all(m.get("exact_match") == 0 for m in self.metrics.values()):
+            notes.append("exact match is 0: it counts replies equal to the reference (case and punctuation aside), which "
+                         "free-form answers rarely are; BLEU and ROUGE-L measure how much of the reference they share")
+        return notes
 
     def __repr__(self): return f"Evaluation on {len(self.rows)} held-out rows\n{self.summary()}"
 
     def _repr_html_(self):
         names = list(self.metrics)
-        table = [{"metric": k, **{n: f"{self.metrics[n][k]:.4g}" for n in names}} for k in next(iter(self.metrics.values()))]
+        table = [{"metric": metric_label(k), **{n: f"{self.metrics[n][k]:.4g}" for n in names}} for k in next(iter(self.metrics.values()))]
         return (f"<b>Evaluation on {len(self.rows)} held-out rows</b>" + html_table(table, ["metric"] + names)
+                + "".join(f"<div style='font-size:12px;color:#6b7280'>{html.escape(n)}</div>" for n in self.notes())
                 + html_table(self.rows, ["prompt", "reference"] + names))
 
 # %% ../nbs/50_evaluate.ipynb #849c5a03
 def _prompt_text(msgs: list) -> str: return "\n".join(f"{m['role']}: {m['content']}" for m in msgs)
 
-def evaluate(model, tok, ds: Dataset, cfg: QLoRAConfig, base: bool = True, max_new_tokens: int | None = None, bs: int = 8) -> Evaluation:
+def evaluate(model, tok, ds: Dataset, cfg: QLoRAConfig, base: bool = True, max_new_tokens: int | None = None, bs: int = 8,
+             progress: bool = True, # a progress bar (in the notebook, or the terminal) over the rows scored and answered
+            ) -> Evaluation:
     "Perplexity and text metrics of the fine-tuned `model` (and of its base) on held-out rows `ds`."
     convs = [prompt_reference(r) for r in ds if r.get("messages")]
     prompts, refs = [p for p, _ in convs], [r for _, r in convs]
     if max_new_tokens is None: max_new_tokens = min(512, 16 + int(1.5 * max(len(tok(r)["input_ids"]) for r in refs))) if refs else 0
     chat, metrics, answers = ChatEngine(model, tok, GREEDY, system=cfg.system_prompt), {}, {}
-    for name, adapter in ([("base", False)] if base else []) + [("fine-tuned", True)]:
-        metrics[name] = dict(perplexity=round(perplexity(model, tok, ds, cfg, adapter), 4))
-        if refs:
-            answers[name] = chat.replies(prompts, adapter=adapter, bs=bs, max_new_tokens=max_new_tokens)
-            metrics[name].update(text_metrics(answers[name], refs))
+    models = ([("base", False)] if base else []) + [("fine-tuned", True)]
+    with tqdm(total=len(models) * (len(ds) + len(prompts)), desc="Evaluating", unit="row", disable=not progress, leave=False) as bar:
+        for name, adapter in models:
+            bar.set_postfix_str(f"{name}: perplexity")
+            metrics[name] = dict(perplexity=round(perplexity(model, tok, ds, cfg, adapter), 4))
+            bar.update(len(ds))
+            if refs:
+                bar.set_postfix_str(f"{name}: answers")
+                answers[name] = chat.replies(prompts, adapter=adapter, bs=bs, max_new_tokens=max_new_tokens, done=bar.update)
+                metrics[name].update(text_metrics(answers[name], refs))
     rows = [dict(prompt=_prompt_text(p), reference=r, **{n: a[i] for n, a in answers.items()}) for i, (p, r) in enumerate(convs)]
     return Evaluation(metrics, rows)
 

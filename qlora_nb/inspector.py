@@ -11,11 +11,12 @@ import ipywidgets as W
 from datasets import Dataset
 from .config import QLoRAConfig
 from .compat import widget_bundle
+from .data import system_note
 from .template import ensure_chat_template, lock_system, tokenize_row
 
 # %% auto #0
-__all__ = ['TRAINED', 'MASKED', 'CUT', 'token_lengths', 'dataset_stats', 'html_tokens', 'html_row', 'length_histogram',
-           'DatasetInspector', 'html_stats', 'selected']
+__all__ = ['TRAINED', 'MASKED', 'CUT', 'token_lengths', 'dataset_stats', 'html_tokens', 'html_row', 'length_figure',
+           'length_histogram', 'DatasetInspector', 'html_stats', 'selected']
 
 # %% ../nbs/70_inspector.ipynb #ec88f652
 def token_lengths(ds: Dataset, tok, system: str | None = None) -> np.ndarray:
@@ -87,18 +88,28 @@ def html_row(row: dict, tok, cfg: QLoRAConfig) -> tuple:
     return head + body, info
 
 # %% ../nbs/70_inspector.ipynb #e92fc58b
-def length_histogram(lengths: np.ndarray, max_length: int) -> bytes:
-    "A PNG histogram of token lengths with the `max_length` line and the count beyond it."
+def length_figure(lengths: np.ndarray, # tokens per row
+                  max_length: int, # where rows are cut
+                 ):
+    "A matplotlib `Figure`: the histogram of token lengths, with the `max_length` line and the count beyond it."
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
     fig = Figure(figsize=(5, 2.6), dpi=100)
     ax = fig.subplots()
-    ax.hist(lengths, bins=min(60, max(10, len(set(lengths.tolist())))), color="#60a5fa")
-    ax.axvline(max_length, color="#dc2626", lw=1.5)
+    edges = np.histogram_bin_edges(lengths, bins="auto")
+    ax.hist(lengths, bins=edges if len(edges) <= 61 else 60, color="#60a5fa")
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts of rows: 0, 1, 2, never 0.2
+    if max_length <= 2 * lengths.max(): ax.axvline(max_length, color="#dc2626", lw=1.5)
+    else: ax.annotate(f"max_length={max_length} →", (0.98, 0.9), xycoords="axes fraction", ha="right", fontsize=8, color="#dc2626")
     over = int((lengths > max_length).sum())
     ax.set_title(f"{len(lengths):,} rows; {over:,} over max_length={max_length}", fontsize=9)
     ax.set_xlabel("tokens per row", fontsize=8); ax.tick_params(labelsize=7)
     fig.tight_layout()
-    buf = io.BytesIO(); fig.savefig(buf, format="png"); return buf.getvalue()
+    return fig
+
+def length_histogram(lengths: np.ndarray, max_length: int) -> bytes:
+    "The histogram of `length_figure` as PNG bytes."
+    buf = io.BytesIO(); length_figure(lengths, max_length).savefig(buf, format="png"); return buf.getvalue()
 
 # %% ../nbs/70_inspector.ipynb #0701a133
 class DatasetInspector:
@@ -112,7 +123,7 @@ class DatasetInspector:
         self.rng, self.pos = random.Random(seed), 0
         self._build()
         self._apply_filter()
-        self._counted, self._error = threading.Event(), None
+        self._counted, self._error, self.note = threading.Event(), None, ""
         threading.Thread(target=self._count, daemon=True).start()
 
     def __len__(self): return len(self.view)
@@ -123,7 +134,8 @@ class DatasetInspector:
         try:
             self._lengths = token_lengths(self.ds, self.tok, self.cfg.system_prompt)
             self._stats = dataset_stats(self.ds, self._lengths, self.cfg.max_length, self.report)
-            self.hist.value, self.stats_html.value = length_histogram(self._lengths, self.cfg.max_length), html_stats(self._stats)
+            self.note = system_note(self.ds["messages"], self.tok) if self.cfg.system_prompt is None else ""
+            self.hist.value, self.stats_html.value = length_histogram(self._lengths, self.cfg.max_length), html_stats(self._stats, self.note)
         except Exception as e:
             self._error = e
             self.stats_html.value = f"<b>could not count the tokens: {html.escape(str(e))}</b>"
@@ -144,7 +156,9 @@ class DatasetInspector:
         self._wait(); return self._lengths
 
 # %% ../nbs/70_inspector.ipynb #8e28d41d
-def html_stats(stats: dict) -> str:
+def html_stats(stats: dict, # from `dataset_stats`
+               note: str = "", # a line to add, such as the system prompt the chat template adds (`system_note`)
+              ) -> str:
     "The set's numbers as a small HTML table, every name escaped."
     e = lambda d: ", ".join(f"{html.escape(str(k))}: {v:,}" for k, v in d.items()) or "none"
     rows = [("rows", f"{stats['rows']:,}" + (f" ({stats['documents']:,} documents)" if stats["documents"] else "")),
@@ -152,6 +166,7 @@ def html_stats(stats: dict) -> str:
             (f"over max_length={stats['max_length']}", f"{stats['over_max_length']:,}"),
             ("sources", e(stats["sources"])), ("roles", e(stats["roles"])), ("turns per row", e(stats["turns"]))]
     if "dropped" in stats: rows += [("dropped", e(stats["dropped"])), ("cleaning", e(stats["cleaning"]))]
+    if note: rows.append(("system prompt", f"<span class='q-note' style='color:#b45309'>{html.escape(note)}</span>"))
     return "<table class='q-stats' style='font-size:12px'>" + "".join(
         f"<tr><td style='text-align:left;padding-right:12px'><b>{k}</b></td><td style='text-align:left'>{v}</td></tr>" for k, v in rows) + "</table>"
 

@@ -58,7 +58,7 @@ class Curves:
                           eval_loss=self.ax_loss.plot([], [], "o-", color="#ea580c", label="eval loss")[0],
                           lr=self.ax_lr.plot([], [], color="#16a34a", label="learning rate")[0],
                           grad_norm=self.ax_gn.plot([], [], color="#9333ea", alpha=.6, label="grad norm")[0])
-        self.ax_loss.legend(fontsize=7); self.ax_loss.set_xlabel("step", fontsize=8); self.ax_lr.set_xlabel("step", fontsize=8)
+        self.ax_loss.set_xlabel("step", fontsize=8); self.ax_lr.set_xlabel("step", fontsize=8)
         self.ax_lr.set_ylabel("learning rate", fontsize=8, color="#16a34a"); self.ax_gn.set_ylabel("grad norm", fontsize=8, color="#9333ea")
         from matplotlib.ticker import MaxNLocator
         for ax in (self.ax_loss, self.ax_lr, self.ax_gn): ax.tick_params(labelsize=7); ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -70,6 +70,8 @@ class Curves:
             pts = [(r["step"], r[k]) for r in history if k in r]
             line.set_data([p[0] for p in pts], [p[1] for p in pts])
         for ax in (self.ax_loss, self.ax_lr, self.ax_gn): ax.relim(); ax.autoscale_view()
+        drawn = [self.lines[k] for k in ("loss", "eval_loss") if len(self.lines[k].get_xdata())]
+        if drawn: self.ax_loss.legend(handles=drawn, fontsize=7)  # no entry for a curve without points (no eval set)
         buf = io.BytesIO(); self.fig.savefig(buf, format="png"); return buf.getvalue()
 
 # %% ../nbs/75_monitor.ipynb #8b193aef
@@ -92,7 +94,7 @@ class TrainingMonitor(TrainerCallback):
 
 # %% ../nbs/75_monitor.ipynb #396882d5
 def _build(self: TrainingMonitor):
-    self.progress = W.IntProgress(value=0, min=0, max=max(self.max_steps, 1), layout=W.Layout(width="50%"))
+    self.progress = W.IntProgress(value=0, min=0, max=max(self.max_steps, 1), layout=W.Layout(width="30%", min_width="120px"))
     self.progress_text, self.numbers, self.summary = W.HTML(), W.HTML(), W.HTML()
     self.stop_btn = W.Button(description="Stop", icon="stop", button_style="danger", tooltip="stop at the next step, with a checkpoint")
     self.stop_btn.on_click(self._on_stop)
@@ -121,8 +123,8 @@ def _on_step_end(self: TrainingMonitor, args, state, control, **kw):
     now, done = time.time(), state.global_step
     eta = (now - self.t0) / max(done, 1) * (self.max_steps - done)
     self.progress.value = done
-    self.progress_text.value = (f"&nbsp;step {done}/{self.max_steps} · epoch {state.epoch or 0:.2f} · "
-                                f"{hms(now - self.t0)} elapsed · ETA {hms(eta)}")
+    self.progress_text.value = (f"<span style='white-space:nowrap'>&nbsp;step {done}/{self.max_steps} · epoch {state.epoch or 0:.2f} · "
+                                f"{hms(now - self.t0)} elapsed · ETA {hms(eta)}</span>")
     if self._dirty and now >= self._next_draw: self._redraw()
 
 def _poll(self: TrainingMonitor):
@@ -167,7 +169,7 @@ def _finish(self: TrainingMonitor, status: str, error: BaseException | None = No
     steps = self.run.trainer.state.global_step if self.run is not None else 0
     ckpt = self.run and (self.run.dir/"checkpoints"/"latest").exists() and (self.run.dir/"checkpoints"/"latest").read_text()
     text = (f"{status}: {steps} of {self.max_steps} steps in {hms(time.time() - getattr(self, 't0', time.time()))}"
-            + (f", loss {losses[0]:.4f} → {losses[-1]:.4f}" if losses else "") + (f"; checkpoint {ckpt}" if ckpt else "")
+            + (f", loss {losses[0]:.4f} → {losses[-1]:.4f}" if losses else "") + (f"; latest checkpoint: {ckpt}" if ckpt else "")
             + (f"; {type(error).__name__}: {error}" if error is not None else ""))
     if self.channel is not None: self.channel.close(); self.channel = None
     if not self.widgets: print(text, flush=True); return

@@ -1,6 +1,6 @@
 """The docs site as a reader sees it: built by tools/docs.py from the notebooks, served on 127.0.0.1, every page opened in
 the headless Chromium: not empty, no script errors, every image loaded, every internal link (and its #anchor) found."""
-import functools, http.server, sys, threading
+import functools, http.server, re, sys, threading
 from pathlib import Path
 from urllib.parse import urldefrag, urljoin
 import pytest
@@ -68,3 +68,13 @@ def test_site(browser, site):
     page.close()
     assert not problems, "\n".join(problems)
     assert len(links) > 50, len(links)  # the check saw the cross-links, not just the sidebar
+
+def test_readme_links():
+    "Every link of README.md works on GitHub and in a clone: a relative one names a file of the repository, none a docs page."
+    text = (ROOT/"README.md").read_text()
+    links = re.findall(r"\]\(([^)\s]+)\)", text)
+    assert len(links) > 20, links
+    local = [urldefrag(l)[0] for l in links if not re.match(r"[a-z]+:", l)]
+    missing = [l for l in local if not (ROOT/l).exists()]
+    assert not missing, f"README.md links to files that are not in the repository: {missing}"
+    assert all(re.match(r"https://", l) for l in links if re.match(r"[a-z]+:", l)), links

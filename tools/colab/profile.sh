@@ -22,7 +22,7 @@ done
 
 notebooks() {
   echo "notebooks on Colab's versions:"
-  PATH="$PWD/$venv/bin:$PATH" OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} nbdev_test --n_workers "${TEST_WORKERS:-2}" --timing
+  env -u VIRTUAL_ENV PATH="$PWD/$venv/bin:$PATH" OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} nbdev_test --n_workers "${TEST_WORKERS:-2}" --timing
 }
 if [ "${1:-}" = test ]; then
   [ -x "$venv/bin/nbdev_test" ] || { echo "no Colab profile in $venv: bash tools/colab/profile.sh setup"; exit 1; }
