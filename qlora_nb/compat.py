@@ -70,11 +70,11 @@ class StopChannel:
         if kernel is None: kernel = getattr(_shell(), "kernel", None)
         if kernel is None: return  # a script or nbdev_test: no front end to click in
         try:
-            if hasattr(kernel, "do_one_iteration"): self._poll(kernel)  # ipykernel 6
+            if hasattr(kernel, "do_one_iteration"): self._poll()  # ipykernel 6
             elif "kernel subshells" in kernel.kernel_info.get("supported_features", []): self._subshell(button)
         except Exception: self.close()  # a kernel we cannot reach: the click acts after the cell
 
-    def _poll(self, kernel):
+    def _poll(self):
         from jupyter_ui_poll import ui_events
         self.ui = ui_events(); self.poll = self.ui.__enter__(); self.kind = "polling"
 
