@@ -6,6 +6,7 @@
 from __future__ import annotations
 import contextlib, threading
 from dataclasses import dataclass, replace
+import qlora_nb.compat  # first: peft and trl import bitsandbytes, whose messages no one can act on are dropped (compat.QUIET)
 import torch
 from jinja2 import TemplateError
 from peft import PeftModel

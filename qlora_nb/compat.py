@@ -4,12 +4,12 @@
 
 # %% ../nbs/01_compat.ipynb #f1f28383
 from __future__ import annotations
-import dataclasses
+import dataclasses, logging
 from importlib.metadata import version, PackageNotFoundError
 
 # %% auto #0
-__all__ = ['WIDGET_VIEW', 'installed', 'checkpointing_args', 'seed_all', 'drop_quantization_config', 'widget_bundle', 'accordion',
-           'StopChannel']
+__all__ = ['WIDGET_VIEW', 'QUIET', 'installed', 'checkpointing_args', 'seed_all', 'drop_quantization_config', 'widget_bundle',
+           'accordion', 'quiet_library_messages', 'StopChannel']
 
 # %% ../nbs/01_compat.ipynb #1be8a08a
 def installed(pkg: str) -> str | None:
@@ -59,6 +59,22 @@ def accordion(child, # the widget inside
     acc.set_title(0, title)
     acc.selected_index = None
     return acc
+
+# %% ../nbs/01_compat.ipynb #348bc75f
+QUIET = {"bitsandbytes.backends.cpu.ops": "Failed to load CPU gemm_4bit_forward from kernels-community",
+         "transformers.trainer_utils": "The tokenizer has new PAD/BOS/EOS tokens"} # logger: the start of the message dropped
+
+class _Drop(logging.Filter):
+    def __init__(self, start): super().__init__(); self.start = start
+    def filter(self, record): return not record.getMessage().startswith(self.start)
+
+def quiet_library_messages():
+    "Drop the library warnings in `QUIET` (once per process; called when qlora_nb is imported)."
+    for name, start in QUIET.items():
+        log = logging.getLogger(name)
+        if not any(isinstance(f, _Drop) for f in log.filters): log.addFilter(_Drop(start))
+
+quiet_library_messages()
 
 # %% ../nbs/01_compat.ipynb #a5ce9bda
 class StopChannel:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 import getpass, html, json, os, re, shutil, tempfile, time
 from pathlib import Path
+import qlora_nb.compat  # first: peft and trl import bitsandbytes, whose messages no one can act on are dropped (compat.QUIET)
 import torch
 from huggingface_hub import EvalResult, HfApi, ModelCard, ModelCardData, get_token
 from peft import PeftModel, prepare_model_for_kbit_training

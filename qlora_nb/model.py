@@ -4,11 +4,9 @@
 
 # %% ../nbs/30_model.ipynb #7d3fd041
 from __future__ import annotations
-import hashlib, logging
+import hashlib
 from pathlib import Path
-# bitsandbytes warns at import, on CPUs with AVX512-BF16, that an optional kernel package is missing;
-# that package would fetch its kernel from the Hub. The built-in CPU path needs nothing: say nothing.
-logging.getLogger("bitsandbytes.backends.cpu.ops").setLevel(logging.ERROR)
+import qlora_nb.compat  # first: peft and trl import bitsandbytes, whose messages no one can act on are dropped (compat.QUIET)
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
 from peft import LoraConfig

@@ -7,6 +7,7 @@ from __future__ import annotations
 import gc, hashlib, inspect, json, math, re, sys, threading, time, warnings
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+import qlora_nb.compat  # first: peft and trl import bitsandbytes, whose messages no one can act on are dropped (compat.QUIET)
 import torch
 from datasets import Dataset
 from transformers import TrainerCallback
