@@ -11,10 +11,11 @@ from pathlib import Path
 from datasets import Dataset
 
 # %% auto #0
-__all__ = ['EXTS', 'READERS', 'INSTRUCTION_KEYS', 'RESPONSE_KEYS', 'INPUT_KEYS', 'ROLES', 'FORMATS', 'DataError', 'read_file',
-           'source_files', 'detect_format', 'parse_chat', 'parse_sharegpt', 'parse_instruction', 'parse_seed_task',
-           'parse_text', 'parse_record', 'row_problem', 'normalize_text', 'repeated_lines', 'drop_lines', 'chunk_text',
-           'DataReport', 'hub_records', 'source_records', 'template_system', 'system_note', 'load_data', 'split_data']
+__all__ = ['EXTS', 'READERS', 'INSTRUCTION_KEYS', 'RESPONSE_KEYS', 'INPUT_KEYS', 'ROLES', 'FORMATS', 'PLACEHOLDER', 'DataError',
+           'read_file', 'source_files', 'detect_format', 'parse_chat', 'parse_sharegpt', 'parse_instruction',
+           'parse_seed_task', 'parse_text', 'parse_record', 'row_problem', 'normalize_text', 'repeated_lines',
+           'drop_lines', 'chunk_text', 'DataReport', 'hub_records', 'source_records', 'template_system', 'system_note',
+           'placeholders', 'fill_placeholders', 'placeholder_note', 'load_data', 'split_data']
 
 # %% ../nbs/10_data.ipynb #91ab9eff
 class DataError(ValueError):
@@ -399,17 +400,57 @@ def system_note(messages: list, # the rows' conversations
     return (f"the chat template adds its own system prompt to the {n} conversation{'s' * (n != 1)} without one: {default!r}; "
             f"set QLoRAConfig(system_prompt=\"...\") to train with yours instead, or system_prompt=\"\" to train without any")
 
+# %% ../nbs/10_data.ipynb #e2bb1f06
+PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+def placeholders(rows: list) -> Counter:
+    "How many rows hold each `{{field}}` placeholder, in their messages or text."
+    return Counter(k for r in rows for k in {m.group(1) for s in [r.get("text") or "", *(t["content"] for t in r.get("messages") or [])]
+                                             for m in PLACEHOLDER.finditer(s)})
+
+def fill_placeholders(rows: list, fill: dict) -> int:
+    "Write `fill`'s values over the placeholders they name in `rows`, in place; the number of rows changed."
+    if not isinstance(fill, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in fill.items()):
+        raise DataError(f"fill={fill!r}: give a dict of placeholder names to text, such as fill={{'name': 'Aria'}}")
+    sub = lambda s: PLACEHOLDER.sub(lambda m: fill.get(m.group(1), m.group(0)), s)
+    changed = 0
+    for r in rows:
+        before = r["text"], [t["content"] for t in r["messages"]]
+        r["text"] = sub(r["text"])
+        for t in r["messages"]: t["content"] = sub(t["content"])
+        changed += before != (r["text"], [t["content"] for t in r["messages"]])
+    return changed
+
+def placeholder_note(counts: Counter) -> str:
+    "A line naming the placeholders left in the rows and how to fill them, or an empty string."
+    if not counts: return ""
+    found = ", ".join(f"{{{{{k}}}}} ({n} row{'s' * (n != 1)})" for k, n in counts.most_common())
+    example = ", ".join(f"{k!r}: '...'" for k in counts)
+    return f"placeholders left in the rows, which train as written: {found}; fill them with load_data(..., fill={{{example}}})"
+
 # %% ../nbs/10_data.ipynb #1dc525a9
-def load_data(source, format: str = "auto", validate_rows: bool = True, clean: bool = True, boilerplate: list = (),
-              dedupe: bool = True, tok=None, chunk_tokens: int = 1024, chunk_overlap: int = 64, split: str = "train",
-              return_report: bool = False, verbose: bool = True):
-    "Conversations from `source` (file, folder, glob, Hub name, Dataset, DataFrame or list of dicts) as a `Dataset`."
+def load_data(source, # a file, folder, glob, Hub name, `Dataset`, `DataFrame` or list of dicts
+              format: str = "auto", # one of `FORMATS`; "auto" tells each source's from its first row
+              validate_rows: bool = True, # drop rows that cannot train (`row_problem`), each reported
+              clean: bool = True, # normalise Unicode and whitespace, drop repeated boilerplate lines of documents
+              boilerplate: list = (), # regexes of further lines to drop
+              dedupe: bool = True, # drop exact duplicate rows
+              tok=None, # the model's tokenizer: chunks counted in its tokens, its template's system prompt reported
+              chunk_tokens: int = 1024, # documents longer than this are cut into chunks (0: never)
+              chunk_overlap: int = 64, # tokens each chunk repeats from the one before
+              split: str = "train", # the split of a Hub dataset
+              return_report: bool = False, # also return the `DataReport`
+              verbose: bool = True, # print the report when it has anything to say
+              fill: dict | None = None, # text for `{{placeholders}}` in the rows, such as {"name": "Aria"}
+             ):
+    "Conversations from `source` as a `Dataset`, cleaned, with a report of what was dropped and why."
     if format not in FORMATS: raise DataError(f"format={format!r} is not one of: {', '.join(FORMATS)}")
     report, rows = DataReport(), []
     for name, recs in source_records(source, split).items():
         fmt, parsed = _parse_source(name, recs, format)
         report.sources[name] = (fmt, len(recs))
         rows += parsed
+    if fill: report.cleaning["placeholders filled (rows)"] = fill_placeholders(rows, fill)
     if clean: rows = _clean(rows, report, list(boilerplate))
     if dedupe: rows = _dedupe(rows, report)
     rows = _chunk(rows, report, tok, chunk_tokens, chunk_overlap)
@@ -418,6 +459,7 @@ def load_data(source, format: str = "auto", validate_rows: bool = True, clean: b
     if validate_rows: rows = [r for r in rows if not r["problem"]]
     report.kept = len(rows)
     if tok is not None and (note := system_note([r.get("messages") for r in rows], tok)): report.notes.append(note)
+    if note := placeholder_note(placeholders(rows)): report.notes.append(note)
     if not rows: raise DataError(f"{', '.join(report.sources)}: no row can train; {'; '.join(f'{k}: {len(v)}' for k, v in report.problems().items())}")
     if verbose and (report.dropped or any(report.cleaning.values()) or report.notes): print(report)
     ds = Dataset.from_list(rows, features=_features())

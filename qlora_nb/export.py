@@ -156,22 +156,43 @@ def load_export(folder, trainable: bool = False, base: str | None = None):
 # %% ../nbs/60_export.ipynb #31dd8909
 class MergeError(RuntimeError): "The merged model does not compute what the adapter did."
 
+def _finer(dtype: str) -> str:
+    "What to do when a merge in `dtype` loses too much: a finer dtype, or, at float32, look at the adapter."
+    return {"bfloat16": "merge with dtype='float16' or 'float32'", "float16": "merge with dtype='float32'"}.get(
+        dtype, "the adapter's effect is too small to measure; raise max_error to accept it, or check the adapter trained")
+
+def _stages(names: list, on: bool = True):
+    "A function that prints the next of `names` as 'stage i/n: name' at each call (nothing when not `on`)."
+    it = iter(enumerate(names, 1))
+    def next_stage():
+        i, name = next(it)
+        if on: print(f"stage {i}/{len(names)}: {name}", flush=True)
+    return next_stage
+
 def merge_error(base: torch.Tensor, adapter: torch.Tensor, merged: torch.Tensor) -> dict:
     "How far the merged model's logits are from the adapter's, as a share of the adapter's effect (logits with minus without it)."
     err = ((merged - adapter).norm() / (adapter - base).norm()).item()
     agree = (adapter.argmax(-1) == merged.argmax(-1)).float().mean().item()
     return dict(adapter_error=round(err, 5), top1_agreement=round(agree, 4), max_abs_diff=round((merged - adapter).abs().max().item(), 5))
 
-def merge(folder, dest=None, dtype: str = "float16", base: str | None = None, max_error: float = 0.05) -> Path:
+def merge(folder, # an export (from `export`)
+          dest=None, # where the merged model goes; beside `folder`, named `<folder>-merged`, by default
+          dtype: str = "float16", # the merged weights' dtype: "float16", "bfloat16" or "float32"
+          base: str | None = None, # the base model's folder or Hub id, when not where it was trained from
+          max_error: float = 0.05, # the largest share of the adapter's effect on the logits the merge may lose
+          progress: bool = True, # print each stage as it starts (loading the base takes minutes on a 7B model)
+         ) -> Path:
     "Merge the exported adapter in `folder` into a `dtype` copy of its base; write the model to `dest`."
     folder, m, name = Path(folder), _manifest(folder), check_base(folder, base)
     dest = Path(dest or folder.with_name(folder.name + "-merged"))
+    stage = _stages(["loading the base model in " + dtype, "adding the adapter", "merging and checking the logits", f"writing {dest.name}"], progress)
     tok = AutoTokenizer.from_pretrained(folder)
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(name, dtype=getattr(torch, dtype), device_map=device,
-                                                                           use_safetensors=True), folder)
+    stage(); base_model = AutoModelForCausalLM.from_pretrained(name, dtype=getattr(torch, dtype), device_map=device, use_safetensors=True)
+    stage(); model = PeftModel.from_pretrained(base_model, folder)
     ids = tok.apply_chat_template([{"role": "user", "content": "Tell me about the sea, the stars and the number 42."}],
                                   add_generation_prompt=True, return_tensors="pt", return_dict=True).to(device)
+    stage()
     with torch.inference_mode():
         with model.disable_adapter(): without = model(**ids).logits.float()
         adapter = model(**ids).logits.float()
@@ -179,8 +200,8 @@ def merge(folder, dest=None, dtype: str = "float16", base: str | None = None, ma
         check = merge_error(without, adapter, model(**ids).logits.float())
     if check["adapter_error"] > max_error:
         raise MergeError(f"merged in {dtype}, {check['adapter_error']:.1%} of the adapter's effect on the logits is lost "
-                         f"(top token changed at {1 - check['top1_agreement']:.1%} of positions): merge with dtype='float16' or 'float32'")
-    tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}."))
+                         f"(top token changed at {1 - check['top1_agreement']:.1%} of positions): " + _finer(dtype))
+    stage(); tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}."))
     try:
         model.save_pretrained(tmp); tok.save_pretrained(tmp)
         mm = {**m, "merged": dict(dtype=dtype, **check)}

@@ -11,7 +11,7 @@ import ipywidgets as W
 from datasets import Dataset
 from .config import QLoRAConfig
 from .compat import widget_bundle
-from .data import system_note
+from .data import system_note, placeholders, placeholder_note
 from .template import ensure_chat_template, lock_system, tokenize_row
 
 # %% auto #0
@@ -123,7 +123,7 @@ class DatasetInspector:
         self.rng, self.pos = random.Random(seed), 0
         self._build()
         self._apply_filter()
-        self._counted, self._error, self.note = threading.Event(), None, ""
+        self._counted, self._error, self.note, self.placeholders = threading.Event(), None, "", ""
         threading.Thread(target=self._count, daemon=True).start()
 
     def __len__(self): return len(self.view)
@@ -135,7 +135,9 @@ class DatasetInspector:
             self._lengths = token_lengths(self.ds, self.tok, self.cfg.system_prompt)
             self._stats = dataset_stats(self.ds, self._lengths, self.cfg.max_length, self.report)
             self.note = system_note(self.ds["messages"], self.tok) if self.cfg.system_prompt is None else ""
-            self.hist.value, self.stats_html.value = length_histogram(self._lengths, self.cfg.max_length), html_stats(self._stats, self.note)
+            self.placeholders = placeholder_note(placeholders(self.ds.select_columns(["messages", "text"]).to_list()))
+            self.hist.value = length_histogram(self._lengths, self.cfg.max_length)
+            self.stats_html.value = html_stats(self._stats, self.note, self.placeholders)
         except Exception as e:
             self._error = e
             self.stats_html.value = f"<b>could not count the tokens: {html.escape(str(e))}</b>"
@@ -158,6 +160,7 @@ class DatasetInspector:
 # %% ../nbs/70_inspector.ipynb #8e28d41d
 def html_stats(stats: dict, # from `dataset_stats`
                note: str = "", # a line to add, such as the system prompt the chat template adds (`system_note`)
+               placeholders: str = "", # the placeholders left in the rows (`placeholder_note`)
               ) -> str:
     "The set's numbers as a small HTML table, every name escaped."
     e = lambda d: ", ".join(f"{html.escape(str(k))}: {v:,}" for k, v in d.items()) or "none"
@@ -166,7 +169,8 @@ def html_stats(stats: dict, # from `dataset_stats`
             (f"over max_length={stats['max_length']}", f"{stats['over_max_length']:,}"),
             ("sources", e(stats["sources"])), ("roles", e(stats["roles"])), ("turns per row", e(stats["turns"]))]
     if "dropped" in stats: rows += [("dropped", e(stats["dropped"])), ("cleaning", e(stats["cleaning"]))]
-    if note: rows.append(("system prompt", f"<span class='q-note' style='color:#b45309'>{html.escape(note)}</span>"))
+    for label, text in (("system prompt", note), ("placeholders", placeholders)):
+        if text: rows.append((label, f"<span class='q-note' style='color:#b45309'>{html.escape(text)}</span>"))
     return "<table class='q-stats' style='font-size:12px'>" + "".join(
         f"<tr><td style='text-align:left;padding-right:12px'><b>{k}</b></td><td style='text-align:left'>{v}</td></tr>" for k, v in rows) + "</table>"
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: bring package, README and notebook metadata in line with the
-# notebooks, run every notebook (cells flagged cuda or slow are skipped unless asked
-# for: `bash tools/test.sh --flags cuda`), then the same notebooks on Colab's own versions
+# notebooks, run every notebook, the tutorials from a bare copy of the repository (cells flagged
+# cuda or slow are skipped unless asked for: `bash tools/test.sh --flags cuda`), then the same notebooks on Colab's own versions
 # (tools/colab/profile.sh: Python 3.13, ipywidgets 7, ipykernel 6, transformers 5.15, with a check
 # that installing qlora_nb there replaced nothing), then tests/: the widgets in JupyterLab and in
 # the Colab profile's classic Notebook in a headless Chromium, the docs site, and the GPU
@@ -18,8 +18,14 @@ profile=${QLORA_NB_BROWSER_TESTS:-1}
 if [ "$profile" != 0 ]; then  # the Colab profile installs (mostly downloads) while the notebooks run
   mkdir -p _colab; bash tools/colab/profile.sh setup > _colab/setup.log 2>&1 & setup=$!
 fi
-nbdev_test --n_workers "${TEST_WORKERS:-2}" --timing "$@"
-echo "notebooks: $(ls nbs/*.ipynb | wc -l) passed, 0 failed"
+nbdev_test --n_workers "${TEST_WORKERS:-2}" --timing --skip_file_re '^([_.]|tutorial)' "$@"
+# The tutorials run as a new user runs them: from a copy of the repository (its files as git
+# sees them) with nothing beside it, so no tutorial can read the developers' ../shared data.
+clone="$(mktemp -d)/qlora_nb"; mkdir -p "$clone"
+git ls-files -z --cached --others --exclude-standard | tar --null --ignore-failed-read -cf - -T - | tar -xf - -C "$clone"
+(cd "$clone" && PYTHONPATH="$clone" nbdev_test --n_workers "${TEST_WORKERS:-2}" --timing --path nbs --file_re '^tutorial' "$@")
+rm -rf "$(dirname "$clone")"
+echo "notebooks: $(ls nbs/*.ipynb | wc -l) passed (the tutorials from a copy with no ../shared beside it), 0 failed"
 if [ "$profile" != 0 ]; then
   wait "$setup" || { cat _colab/setup.log; echo "the Colab profile could not be set up"; exit 1; }
   cat _colab/setup.log
