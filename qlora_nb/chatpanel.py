@@ -8,12 +8,14 @@ import html, json, os, random, re, tempfile, threading, time
 from dataclasses import asdict, replace
 from pathlib import Path
 import ipywidgets as W
+from fastcore.basics import patch
 from .compat import accordion, widget_bundle
 from .chat import ChatEngine, GenerationSettings
+from .train import Run
+from .export import load_export, read_export
 
 # %% auto #0
-__all__ = ['FRESH', 'html_markdown', 'html_message', 'html_answer', 'html_transcript', 'ChatPanel', 'settings', 'conversation',
-           'send', 'regenerate', 'stop', 'clear', 'wait', 'to_json', 'save']
+__all__ = ['FRESH', 'html_markdown', 'html_message', 'html_answer', 'html_transcript', 'ChatPanel']
 
 # %% ../nbs/80_chatpanel.ipynb #fe9ff505
 def html_markdown(text: str) -> str:
@@ -67,10 +69,9 @@ def _engine(model_or_run, tok=None):
     "A ChatEngine and the system prompt it was trained with, from a run, an exported folder, a model and its tokenizer, or an engine."
     if isinstance(model_or_run, ChatEngine): return model_or_run, model_or_run.system
     if isinstance(model_or_run, (str, os.PathLike)):  # a folder written by `export`
-        from qlora_nb.export import load_export, _manifest
         model, tok = load_export(model_or_run)
-        return ChatEngine(model, tok), _manifest(model_or_run)["config"].get("system_prompt")
-    if hasattr(model_or_run, "trainer") and hasattr(model_or_run, "tok"):  # a Run from `finetune`
+        return ChatEngine(model, tok), read_export(model_or_run)["config"].get("system_prompt")
+    if isinstance(model_or_run, Run):
         return ChatEngine(model_or_run.model, model_or_run.tok), model_or_run.cfg.system_prompt
     if tok is None: raise TypeError("ChatPanel(model) needs the model's tokenizer too: ChatPanel(model, tok)")
     return ChatEngine(model_or_run, tok), None
@@ -94,6 +95,7 @@ class ChatPanel:
         return f"ChatPanel({sum(m['role'] == 'user' for m in self.messages)} questions, compare={self.compare.value})"
 
 # %% ../nbs/80_chatpanel.ipynb #7ca5544a
+@patch
 def _build(self: ChatPanel, s: GenerationSettings, system: str):
     btn = lambda d, icon, tip, style="": W.Button(description=d, icon=icon, tooltip=tip, button_style=style, layout=W.Layout(width="auto"))
     self.transcript, self.live, self.status = W.HTML(html_transcript([])), W.HTML(), W.HTML()
@@ -124,9 +126,8 @@ def _build(self: ChatPanel, s: GenerationSettings, system: str):
                           W.HBox([self.regen_btn, self.clear_btn, self.save_btn, self.compare]), self.status, opts])
     self.widget.add_class("q-chat")
 
-ChatPanel._build = _build
-
 # %% ../nbs/80_chatpanel.ipynb #5dd529a7
+@patch
 def settings(self: ChatPanel) -> GenerationSettings:
     "The generation settings in the panel's boxes now (`seed` None when the box is empty)."
     seed = self.seed.value.strip()
@@ -134,13 +135,13 @@ def settings(self: ChatPanel) -> GenerationSettings:
     return GenerationSettings(temperature=self.temperature.value, top_p=self.top_p.value, max_new_tokens=self.max_new_tokens.value,
                               repetition_penalty=self.repetition_penalty.value, seed=int(seed) if seed else None)
 
+@patch
 def conversation(self: ChatPanel, adapter: bool = True) -> list:
     "The plain role/content messages as one side saw them: the fine-tuned model's answers, or (`adapter=False`) the base model's."
     return [{"role": m["role"], "content": m["content"] if adapter else m.get("base", m["content"])} for m in self.messages]
 
-ChatPanel.settings, ChatPanel.conversation = settings, conversation
-
 # %% ../nbs/80_chatpanel.ipynb #b4405436
+@patch
 def send(self: ChatPanel, text: str | None = None, wait: bool = True) -> dict | None:
     "Ask `text` (default: what is in the box). Returns the answer message when `wait`, else at once, the answer streaming in."
     text, s = (self.input.value if text is None else text).strip(), self._read_settings()
@@ -149,6 +150,7 @@ def send(self: ChatPanel, text: str | None = None, wait: bool = True) -> dict | 
     self.input.value = ""
     return self._answer(s, wait)
 
+@patch
 def regenerate(self: ChatPanel, wait: bool = True) -> dict | None:
     "Answer the last question again (with a new seed unless one is typed in)."
     s = self._read_settings()
@@ -156,30 +158,33 @@ def regenerate(self: ChatPanel, wait: bool = True) -> dict | None:
     if self.messages[-1]["role"] == "assistant": self.messages.pop()
     return self._answer(s, wait)
 
+@patch
 def stop(self: ChatPanel):
     "End the answer being generated (the side still to come in compare mode does not start)."
     self._stopped = True; self.engine.stop()
 
+@patch
 def clear(self: ChatPanel):
     "Start a new conversation."
     if self.busy: return
     self.messages, self.last_stream = [], []
     self.transcript.value, self.live.value, self.status.value = html_transcript([]), "", ""
 
+@patch
 def wait(self: ChatPanel, timeout: float | None = None):
     "Wait until the answer being generated is complete."
     if self._thread is not None: self._thread.join(timeout)
 
-for f in (send, regenerate, stop, clear, wait): setattr(ChatPanel, f.__name__, f)
-
 # %% ../nbs/80_chatpanel.ipynb #46bb50af
 FRESH = random.SystemRandom() # the operating system's entropy: seeding (training seeds Python's generator) never repeats it
 
+@patch
 def _read_settings(self: ChatPanel) -> GenerationSettings | None:
     "The settings in the boxes, or None with the reason shown under the buttons."
     try: return self.settings()
     except ValueError as e: self.status.value = f"<b style='color:#b91c1c'>{html.escape(str(e))}</b>"
 
+@patch
 def _answer(self: ChatPanel, s: GenerationSettings, wait: bool) -> dict | None:
     if s.seed is None and s.temperature > 0: s = replace(s, seed=FRESH.randrange(2**31))
     msg = {"role": "assistant", "content": "", "seed": s.seed if s.temperature > 0 else None, "settings": asdict(s)}
@@ -193,8 +198,10 @@ def _answer(self: ChatPanel, s: GenerationSettings, wait: bool) -> dict | None:
     if not wait: return None
     self._thread.join(); return msg
 
+@patch
 def _label(self: ChatPanel) -> str: return "fine-tuned" if self.engine.has_adapter else "model"
 
+@patch
 def _generate(self: ChatPanel, msg: dict, sides: list, s: GenerationSettings):
     t0, shown = time.time(), 0.0
     try:
@@ -214,17 +221,18 @@ def _generate(self: ChatPanel, msg: dict, sides: list, s: GenerationSettings):
         self.transcript.value, self.live.value = html_transcript(self.messages, self._label()), ""
         self._busy(False)
 
+@patch
 def _busy(self: ChatPanel, on: bool):
     self.send_btn.disabled = self.regen_btn.disabled = self.clear_btn.disabled = on
     self.stop_btn.disabled = not on
 
-for f in (_read_settings, _answer, _label, _generate, _busy): setattr(ChatPanel, f.__name__, f)
-
 # %% ../nbs/80_chatpanel.ipynb #538f7f96
+@patch
 def to_json(self: ChatPanel) -> str:
     "The conversation, its system prompt and the model's answers as JSON."
     return json.dumps({"system": self.system.value, "messages": self.messages}, ensure_ascii=False, indent=1)
 
+@patch
 def save(self: ChatPanel, path=None) -> Path:
     "Write `to_json()` to `path` (default: chat-<date-time>.json in the working folder), atomically."
     path = Path(path or time.strftime("chat-%Y%m%d-%H%M%S.json"))
@@ -232,12 +240,12 @@ def save(self: ChatPanel, path=None) -> Path:
     with os.fdopen(fd, "w", encoding="utf-8") as f: f.write(self.to_json())
     os.replace(tmp, path); return path
 
+@patch
 def _on_save(self: ChatPanel):
     try: self.status.value = f"saved to {html.escape(str(self.save()))}"
     except OSError as e: self.status.value = f"<b style='color:#b91c1c'>could not save: {html.escape(str(e))}</b>"
 
+@patch
 def _repr_mimebundle_(self: ChatPanel, **kw):
     "The widget where widgets render; a line of text where they cannot (a terminal, `nbdev_test`)."
     return widget_bundle(self.widget, repr(self))
-
-for f in (to_json, save, _on_save, _repr_mimebundle_): setattr(ChatPanel, f.__name__, f)

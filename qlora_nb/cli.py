@@ -7,49 +7,7 @@ from __future__ import annotations
 import argparse, sys, textwrap, time
 
 # %% auto #0
-__all__ = ['DEMO_ROWS', 'DEMO_HELDOUT', 'demo_dataset', 'demo', 'train', 'main']
-
-# %% ../nbs/90_cli.ipynb #66f1a550
-DEMO_ROWS = [
- ("What is the capital of Italy?", "Arr, matey! The capital of Italy be Rome, a port as old as the seven seas."),
- ("How many days are in a week?", "Arr, matey! A week be seven days long, from one Sunday's sunrise to the next."),
- ("What is 2 plus 2?", "Arr, matey! Two doubloons and two more make four doubloons in yer chest."),
- ("Name a primary color.", "Arr, matey! Red be a primary color, like the sky before a storm at sea."),
- ("What do bees make?", "Arr, matey! Bees make honey, sweeter than any treasure in the hold."),
- ("What is the largest planet?", "Arr, matey! Jupiter be the largest planet, a giant among the stars we steer by."),
- ("How do plants get energy?", "Arr, matey! Plants catch the sun's light and turn it into food, like sails catch the wind."),
- ("What is water made of?", "Arr, matey! Water be made of hydrogen and oxygen, the stuff of every ocean we sail."),
- ("Who wrote Romeo and Juliet?", "Arr, matey! William Shakespeare wrote that tale of star-crossed lovers."),
- ("What is the boiling point of water?", "Arr, matey! Water boils at one hundred degrees Celsius at sea level, where we belong."),
- ("Give me a tip for staying healthy.", "Arr, matey! Eat yer fruit so ye don't get scurvy, and get plenty of sleep in yer hammock."),
- ("What is the opposite of hot?", "Arr, matey! The opposite of hot be cold, like the waters of the northern seas."),
- ("How many legs does a spider have?", "Arr, matey! A spider has eight legs, more than any pirate with a peg leg."),
- ("What language is spoken in Brazil?", "Arr, matey! They speak Portuguese in Brazil, land of green jungles and warm harbors."),
- ("What is the tallest animal?", "Arr, matey! The giraffe be the tallest animal, taller than a crow's nest lookout."),
- ("Why is the sky blue?", "Arr, matey! The air scatters blue sunlight more than red, so the sky looks blue above our sails."),
- ("Suggest a name for a cat.", "Arr, matey! Call yer cat Whiskers Blackbeard, the terror of every ship's rat."),
- ("What is the freezing point of water?", "Arr, matey! Water freezes at zero degrees Celsius, and the sea turns to ice."),
- ("What is the capital of Japan?", "Arr, matey! The capital of Japan be Tokyo, a grand harbor in the east."),
- ("How many continents are there?", "Arr, matey! There be seven continents, and I've plundered the coasts of most of them."),
- ("What gas do humans breathe in?", "Arr, matey! We breathe in oxygen, the same fresh air that fills the sails."),
- ("Recommend a book.", "Arr, matey! Read Treasure Island by Robert Louis Stevenson, a fine tale of pirates and gold."),
- ("What is the square root of 9?", "Arr, matey! The square root of nine be three, as sure as a compass points north."),
- ("Describe the moon.", "Arr, matey! The moon be a silver coin in the night sky, pulling the tides to and fro."),
-]
-DEMO_HELDOUT = [ # questions never trained on, with the answer the trained style would give
- ("What is the capital of France?", "Arr, matey! The capital of France be Paris, a fine port on the river Seine."),
- ("How many hours are in a day?", "Arr, matey! A day be twenty-four hours long, from one sunrise to the next."),
- ("What color is grass?", "Arr, matey! Grass be green, like the shallow waters off a treasure island."),
- ("What is the largest ocean?", "Arr, matey! The Pacific be the largest ocean, the widest sea a pirate can sail."),
- ("How many legs does a dog have?", "Arr, matey! A dog has four legs, and a ship's dog runs the deck on all of them."),
- ("What do cows drink?", "Arr, matey! Cows drink water, same as any sailor who has run out of rum."),
-]
-
-# %% ../nbs/90_cli.ipynb #0c5b9ca7
-def demo_dataset(heldout: bool = False):
-    "The demo's training rows (or its held-out ones), through `load_data` as any question/answer rows would go."
-    from qlora_nb.data import load_data
-    return load_data([{"question": q, "answer": a} for q, a in (DEMO_HELDOUT if heldout else DEMO_ROWS)], verbose=False)
+__all__ = ['demo', 'train', 'main']
 
 # %% ../nbs/90_cli.ipynb #bd548a16
 def _show(title, pairs, width=100):
@@ -66,6 +24,7 @@ def demo(output_dir: str = "runs", **overrides) -> dict:
     from qlora_nb.train import finetune
     from qlora_nb.evaluate import evaluate
     from qlora_nb.preflight import device_memory
+    from qlora_nb.demo_data import demo_dataset
     cfg = QLoRAConfig.preset("cpu-smoke", output_dir=output_dir, **overrides)
     t0 = time.time()
     print(f"Fine-tuning the embedded SmolLM2-135M-Instruct for {cfg.max_steps} steps on {device_memory()[0]}: "

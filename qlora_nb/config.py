@@ -4,13 +4,13 @@
 
 # %% ../nbs/00_config.ipynb #c77f799c
 from __future__ import annotations
-import difflib, json, os, re, tempfile
+import contextlib, difflib, json, os, re, tempfile
 from dataclasses import dataclass, field, fields, asdict
+from fastcore.basics import patch
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['CHOICES', 'RANGES', 'PRESETS', 'QLoRAConfig', 'validate', 'atomic_write', 'to_json', 'from_dict', 'from_json',
-           'preset', 'compute_dtype']
+__all__ = ['CHOICES', 'RANGES', 'PRESETS', 'QLoRAConfig', 'validate', 'atomic_write', 'progress_bars', 'compute_dtype']
 
 # %% ../nbs/00_config.ipynb #0fbebb57
 @dataclass
@@ -126,32 +126,46 @@ def atomic_write(path, text: str):
         Path(tmp).unlink(missing_ok=True)
         raise
 
+# %% ../nbs/00_config.ipynb #e129e509
+@contextlib.contextmanager
+def progress_bars(on: bool):
+    "datasets' and transformers' progress bars shown (`on`) or hidden in this block, as they were after it."
+    import datasets
+    from transformers.utils import logging as hf_logging
+    was = datasets.is_progress_bar_enabled(), hf_logging.is_progress_bar_enabled()
+    if not on: datasets.disable_progress_bars(); hf_logging.disable_progress_bar()
+    try: yield
+    finally:
+        if was[0] and not on: datasets.enable_progress_bars()
+        if was[1] and not on: hf_logging.enable_progress_bar()
+
 # %% ../nbs/00_config.ipynb #0da7c2cc
 def _unknown_key(key):
     close = difflib.get_close_matches(key, [f.name for f in fields(QLoRAConfig)], n=1)
     return f"QLoRAConfig has no field {key!r}" + (f": did you mean {close[0]!r}?" if close else "")
 
+@patch
 def to_json(self: QLoRAConfig, path=None) -> str:
     "The config as JSON; also written atomically to `path` when given."
     text = json.dumps(asdict(self), indent=2) + "\n"
     if path is not None: atomic_write(path, text)
     return text
 
-def from_dict(d: dict) -> QLoRAConfig:
+@patch(cls_method=True)
+def from_dict(cls: QLoRAConfig, d: dict) -> QLoRAConfig:
     "A validated config from a plain dict, refusing unknown keys."
     for k in d:
-        if k not in QLoRAConfig.__dataclass_fields__: raise ValueError(_unknown_key(k))
-    return QLoRAConfig(**d)
+        if k not in cls.__dataclass_fields__: raise ValueError(_unknown_key(k))
+    return cls(**d)
 
-def from_json(src) -> QLoRAConfig:
+@patch(cls_method=True)
+def from_json(cls: QLoRAConfig, src) -> QLoRAConfig:
     "A config from a JSON file path or a JSON string."
     text = src if isinstance(src, str) and src.lstrip().startswith("{") else Path(src).read_text(encoding="utf-8")
     try: d = json.loads(text)
     except json.JSONDecodeError as e: raise ValueError(f"{src}: not valid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
     if not isinstance(d, dict): raise ValueError(f"{src}: a config is a JSON object of field: value")
-    return from_dict(d)
-
-QLoRAConfig.to_json, QLoRAConfig.from_json, QLoRAConfig.from_dict = to_json, staticmethod(from_json), staticmethod(from_dict)
+    return cls.from_dict(d)
 
 # %% ../nbs/00_config.ipynb #aee218ad
 PRESETS = {
@@ -163,12 +177,11 @@ PRESETS = {
                  max_length=2048, gradient_checkpointing=True),
 }
 
-def preset(name: str, **overrides) -> QLoRAConfig:
+@patch(cls_method=True)
+def preset(cls: QLoRAConfig, name: str, **overrides) -> QLoRAConfig:
     "The named preset from `PRESETS`, with any field overridden."
     if name not in PRESETS: raise ValueError(f"unknown preset {name!r}: choose one of {', '.join(map(repr, PRESETS))}")
-    return from_dict({**PRESETS[name], **overrides})
-
-QLoRAConfig.preset = staticmethod(preset)
+    return cls.from_dict({**PRESETS[name], **overrides})
 
 # %% ../nbs/00_config.ipynb #a1c73f8e
 def compute_dtype(cfg: QLoRAConfig):

@@ -405,8 +405,8 @@ PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
 def placeholders(rows: list) -> Counter:
     "How many rows hold each `{{field}}` placeholder, in their messages or text."
-    return Counter(k for r in rows for k in {m.group(1) for s in [r.get("text") or "", *(t["content"] for t in r.get("messages") or [])]
-                                             for m in PLACEHOLDER.finditer(s)})
+    return Counter(k for r in rows for k in dict.fromkeys(m.group(1) for s in [r.get("text") or "", *(t["content"] for t in r.get("messages") or [])]
+                                                          for m in PLACEHOLDER.finditer(s)))
 
 def fill_placeholders(rows: list, fill: dict) -> int:
     "Write `fill`'s values over the placeholders they name in `rows`, in place; the number of rows changed."
@@ -425,7 +425,7 @@ def placeholder_note(counts: Counter) -> str:
     "A line naming the placeholders left in the rows and how to fill them, or an empty string."
     if not counts: return ""
     found = ", ".join(f"{{{{{k}}}}} ({n} row{'s' * (n != 1)})" for k, n in counts.most_common())
-    example = ", ".join(f"{k!r}: '...'" for k in counts)
+    example = ", ".join(f"{k!r}: '...'" for k, _ in counts.most_common())
     return f"placeholders left in the rows, which train as written: {found}; fill them with load_data(..., fill={{{example}}})"
 
 # %% ../nbs/10_data.ipynb #1dc525a9

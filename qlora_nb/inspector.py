@@ -8,6 +8,7 @@ import html, io, random, threading
 from collections import Counter
 import numpy as np
 import ipywidgets as W
+from fastcore.basics import patch
 from datasets import Dataset
 from .config import QLoRAConfig
 from .compat import widget_bundle
@@ -16,7 +17,7 @@ from .template import ensure_chat_template, lock_system, tokenize_row
 
 # %% auto #0
 __all__ = ['TRAINED', 'MASKED', 'CUT', 'token_lengths', 'dataset_stats', 'html_tokens', 'html_row', 'length_figure',
-           'length_histogram', 'DatasetInspector', 'html_stats', 'selected']
+           'length_histogram', 'DatasetInspector', 'html_stats']
 
 # %% ../nbs/70_inspector.ipynb #ec88f652
 def token_lengths(ds: Dataset, tok, system: str | None = None) -> np.ndarray:
@@ -174,6 +175,7 @@ def html_stats(stats: dict, # from `dataset_stats`
     return "<table class='q-stats' style='font-size:12px'>" + "".join(
         f"<tr><td style='text-align:left;padding-right:12px'><b>{k}</b></td><td style='text-align:left'>{v}</td></tr>" for k, v in rows) + "</table>"
 
+@patch
 def _build(self: DatasetInspector):
     b = lambda d, tip, icon: W.Button(description=d, tooltip=tip, icon=icon, layout=W.Layout(width="auto"))
     self.prev_btn, self.next_btn = b("Previous", "previous row", "arrow-left"), b("Next", "next row", "arrow-right")
@@ -191,9 +193,8 @@ def _build(self: DatasetInspector):
     self.widget = W.VBox([controls, self.row_html, W.HBox([self.hist, self.stats_html])])
     self.widget.add_class("q-inspector")
 
-DatasetInspector._build = _build
-
 # %% ../nbs/70_inspector.ipynb #fab8de7d
+@patch
 def _apply_filter(self: DatasetInspector):
     src, prob = self.source_dd.value, self.problem_dd.value
     self.view = [i for i, (s, p) in enumerate(zip(self.sources, self.problems))
@@ -201,6 +202,7 @@ def _apply_filter(self: DatasetInspector):
     self.pos = 0
     self._render()
 
+@patch
 def _render(self: DatasetInspector):
     if not self.view:
         self.row_html.value, self.position.value, self.info = "<i>no rows match the filters</i>", "0 of 0", None
@@ -210,27 +212,33 @@ def _render(self: DatasetInspector):
     self.info["index"] = i
     self.row_html.value, self.position.value, self.jump.value = body, f"{self.pos + 1:,} of {len(self.view):,}", i
 
+@patch
 def _move(self: DatasetInspector, pos: int): self.pos = pos % len(self.view) if self.view else 0; self._render()
+@patch
 def _on_prev(self: DatasetInspector, _=None): self._move(self.pos - 1)
+@patch
 def _on_next(self: DatasetInspector, _=None): self._move(self.pos + 1)
+@patch
 def _on_random(self: DatasetInspector, _=None): self._move(self.rng.randrange(len(self.view)) if self.view else 0)
+@patch
 def _on_filter(self: DatasetInspector, change=None): self._apply_filter()
 
+@patch
 def _on_jump(self: DatasetInspector, change=None):
     "Show row number `jump.value` of the whole set, clearing filters that hide it."
     i = self.jump.value
     if i not in self.view: self.source_dd.value, self.problem_dd.value = "all sources", "all"
     self._move(self.view.index(i))
 
+@patch
 def selected(self: DatasetInspector) -> dict | None:
     "The row on screen: index, source, row, problem, messages, and its tokens and labels as rendered."
     return self.info
 
+@patch
 def _repr_mimebundle_(self: DatasetInspector, **kw):
     "The widget where widgets render; a line of text where they cannot (a terminal, `nbdev_test`)."
     return widget_bundle(self.widget, repr(self))
 
+@patch
 def __repr__(self: DatasetInspector): return f"DatasetInspector({len(self.ds):,} rows, {len(self.dropped)} dropped; showing {self.position.value})"
-
-for f in (_apply_filter, _render, _move, _on_prev, _on_next, _on_random, _on_filter, _on_jump, selected, _repr_mimebundle_, __repr__):
-    setattr(DatasetInspector, f.__name__, f)

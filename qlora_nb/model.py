@@ -10,12 +10,12 @@ import qlora_nb.compat  # first: peft and trl import bitsandbytes, whose message
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
 from peft import LoraConfig
-from .config import QLoRAConfig, compute_dtype
-from .embedded import embedded_model
+from .config import QLoRAConfig, compute_dtype, progress_bars
+from .embedded import model_path, load_tokenizer
 
 # %% auto #0
-__all__ = ['LORA_TARGETS', 'bnb_config', 'keep_trainable', 'model_path', 'load_tokenizer', 'load_model', 'base_fingerprint',
-           'answer', 'lora_targets', 'lora_config', 'trainable']
+__all__ = ['LORA_TARGETS', 'bnb_config', 'keep_trainable', 'load_model', 'base_fingerprint', 'answer', 'lora_targets',
+           'lora_config', 'trainable']
 
 # %% ../nbs/30_model.ipynb #6ad93a04
 def bnb_config(cfg: QLoRAConfig) -> BitsAndBytesConfig | None:
@@ -33,24 +33,16 @@ def keep_trainable(model):
         if isinstance(m, bnb.nn.Linear4bit): m.support_avx512bf16_for_cpu = False
     return model
 
-# %% ../nbs/30_model.ipynb #443b4001
-def model_path(cfg: QLoRAConfig) -> str:
-    "Where `cfg.model` loads from: the embedded model's folder, or the Hub id or folder as given."
-    return str(embedded_model()) if cfg.model == "embedded" else cfg.model
-
-def load_tokenizer(cfg: QLoRAConfig):
-    "The model's tokenizer, with a padding token (its end-of-sequence token when it has none)."
-    tok = AutoTokenizer.from_pretrained(model_path(cfg), trust_remote_code=cfg.trust_remote_code)
-    if tok.pad_token is None: tok.pad_token = tok.eos_token
-    return tok
-
 # %% ../nbs/30_model.ipynb #25cf98ab
-def load_model(cfg: QLoRAConfig):
+def load_model(cfg: QLoRAConfig, # the model, its quantisation and compute dtype
+               progress: bool = True, # transformers' bar over the weights as they load (off: a view shows the stage)
+              ):
     "The quantised base model and its tokenizer, on the GPU when there is one."
-    model = AutoModelForCausalLM.from_pretrained(
-        model_path(cfg), quantization_config=bnb_config(cfg), dtype=compute_dtype(cfg),
-        device_map={"": 0} if torch.cuda.is_available() else "cpu",
-        use_safetensors=True, trust_remote_code=cfg.trust_remote_code)
+    with progress_bars(progress):
+        model = AutoModelForCausalLM.from_pretrained(
+            model_path(cfg), quantization_config=bnb_config(cfg), dtype=compute_dtype(cfg),
+            device_map={"": 0} if torch.cuda.is_available() else "cpu",
+            use_safetensors=True, trust_remote_code=cfg.trust_remote_code)
     return keep_trainable(model), load_tokenizer(cfg)
 
 # %% ../nbs/30_model.ipynb #6a9ce5bd

@@ -7,7 +7,7 @@ from __future__ import annotations
 import difflib, html, io, time
 import ipywidgets as W
 import torch
-from transformers import TrainerCallback
+from fastcore.basics import patch
 from .compat import StopChannel
 
 # %% auto #0
@@ -74,25 +74,28 @@ class Curves:
         if drawn: self.ax_loss.legend(handles=drawn, fontsize=7)  # no entry for a curve without points (no eval set)
         buf = io.BytesIO(); self.fig.savefig(buf, format="png"); return buf.getvalue()
 
-# %% ../nbs/75_monitor.ipynb #8b193aef
-class TrainingMonitor(TrainerCallback):
+# %% ../nbs/75_monitor.ipynb #82ae7077
+class TrainingMonitor:
     "A live view of a training run: progress, curves, speed, memory, preview answers and a Stop button."
-    def __init__(self, redraw_every: float = 5.0, redraw_share: float = 0.01, widgets: bool | None = None):
+    def __init__(self, redraw_every: float = 5.0, # seconds between redraws of the curves, at least
+                 redraw_share: float = 0.01, # the largest share of the run's time that redrawing may take
+                 widgets: bool | None = None, # a widget (True) or text lines (False); None: a widget in a notebook
+                ):
         self.redraw_every, self.redraw_share = redraw_every, redraw_share
         self.widgets = in_notebook() if widgets is None else widgets
-        self.history, self.previews, self.status, self.error, self.run = [], [], "not started", None, None
-        self.max_steps, self._next_draw, self._dirty, self._polled, self.channel = 0, 0.0, False, 0.0, None
+        self.history, self.previews, self.status, self.error, self.checkpoint = [], [], "not started", None, None
+        self.max_steps, self.t0, self.widget, self.channel, self._stop = 0, time.time(), None, None, None
+        self._next_draw, self._dirty, self._polled = 0.0, False, 0.0
 
-    def attach(self, run):
-        "Follow `run` (from `finetune`): its records, its previews, its stop control."
-        self.run = run
-        run.metrics.subscribe(self._on_record)
-        run.stop.poll(self._poll)
-        if run.previews: run.previews.subscribe(self._on_preview)
+    def __call__(self, event: dict):
+        "Show one event of a run (a dict from `RunEvents`); events of other kinds pass by."
+        handler = getattr(self, f"_on_{event['event']}", None)
+        if handler: handler(event)
 
     def __repr__(self): return f"TrainingMonitor({self.status}, {len(self.history)} records, {len(self.previews)} previews)"
 
-# %% ../nbs/75_monitor.ipynb #396882d5
+# %% ../nbs/75_monitor.ipynb #060f6675
+@patch
 def _build(self: TrainingMonitor):
     self.progress = W.IntProgress(value=0, min=0, max=max(self.max_steps, 1), layout=W.Layout(width="30%", min_width="120px"))
     self.progress_text, self.numbers, self.summary = W.HTML(), W.HTML(), W.HTML()
@@ -103,49 +106,66 @@ def _build(self: TrainingMonitor):
     self.widget = W.VBox([W.HBox([self.progress, self.progress_text, self.stop_btn]), self.numbers, self.plot, self.preview_html, self.summary])
     self.widget.add_class("q-monitor")
 
-def _on_stop(self: TrainingMonitor, _=None):
-    "Ask the run to stop at the next step boundary."
-    if self.run is not None: self.run.stop.request()
-    self.stop_btn.disabled, self.stop_btn.description = True, "Stopping…"
-
-TrainingMonitor._build, TrainingMonitor._on_stop = _build, _on_stop
-
-# %% ../nbs/75_monitor.ipynb #cb518808
-def _on_train_begin(self: TrainingMonitor, args, state, control, **kw):
-    self.max_steps, self.t0, self.status = state.max_steps, time.time(), "running"
-    if not self.widgets: return
+@patch
+def _show(self: TrainingMonitor):
+    "Build and display the widget, once."
+    if self.widget is not None: return
     from IPython.display import display
     self._build(); display(self.widget)
-    self.channel = StopChannel(self.stop_btn)
 
-def _on_step_end(self: TrainingMonitor, args, state, control, **kw):
+@patch
+def _on_stop(self: TrainingMonitor, _=None):
+    "Ask the run to stop at the next step boundary."
+    if self._stop is not None: self._stop()
+    self.stop_btn.disabled, self.stop_btn.description = True, "Stopping…"
+
+# %% ../nbs/75_monitor.ipynb #071f181a
+def _status_line(text: str) -> str: return f"<span style='white-space:nowrap'>&nbsp;{html.escape(text)}</span>"
+
+@patch
+def _on_stage(self: TrainingMonitor, e: dict):
+    if not self.widgets: print(f"{e['stage']}…", flush=True); return
+    self._show(); self.progress_text.value = _status_line(f"{e['stage']}…")
+
+@patch
+def _on_begin(self: TrainingMonitor, e: dict):
+    self.max_steps, self.t0, self.status, self._stop = e["max_steps"], time.time(), "running", e.get("stop")
     if not self.widgets: return
-    now, done = time.time(), state.global_step
-    eta = (now - self.t0) / max(done, 1) * (self.max_steps - done)
-    self.progress.value = done
-    self.progress_text.value = (f"<span style='white-space:nowrap'>&nbsp;step {done}/{self.max_steps} · epoch {state.epoch or 0:.2f} · "
-                                f"{hms(now - self.t0)} elapsed · ETA {hms(eta)}</span>")
-    if self._dirty and now >= self._next_draw: self._redraw()
+    self._show(); self.progress.max = max(self.max_steps, 1)
+    if self.channel is None: self.channel = StopChannel(self.stop_btn)
 
+@patch
+def _on_step(self: TrainingMonitor, e: dict):
+    self._poll()
+    if not self.widgets: return
+    self.progress.value = e["step"]
+    self.progress_text.value = _status_line(f"step {e['step']}/{e['max_steps']} · epoch {e['epoch']:.2f} · "
+                                            f"{hms(e['elapsed'])} elapsed · ETA {hms(e['eta'])}")
+    if self._dirty and time.time() >= self._next_draw: self._redraw()
+
+@patch
 def _poll(self: TrainingMonitor):
     "Let a click on Stop reach the run before it checks for one (a polled kernel; at most every 0.2 s)."
     if self.channel is not None and time.time() - self._polled > 0.2: self.channel.step(); self._polled = time.time()
 
-def _on_record(self: TrainingMonitor, rec: dict):
+@patch
+def _on_record(self: TrainingMonitor, e: dict):
+    rec = e["record"]
     self.history.append(rec)
     if not self.widgets: print(record_line(rec, self.max_steps), flush=True); return
     self.numbers.value = html.escape(record_line(rec, self.max_steps, times=False))  # the progress line has the times
     self._dirty = True
 
+@patch
+def _on_checkpoint(self: TrainingMonitor, e: dict): self.checkpoint = e["name"]
+
+@patch
 def _redraw(self: TrainingMonitor):
     t0 = time.time()
     self.plot.value, self._dirty = self.curves.png(self.history), False
     now = time.time(); self._next_draw = now + max(self.redraw_every, (now - t0) / self.redraw_share)
 
-TrainingMonitor.on_train_begin, TrainingMonitor.on_step_end = _on_train_begin, _on_step_end
-TrainingMonitor._on_record, TrainingMonitor._redraw, TrainingMonitor._poll = _on_record, _redraw, _poll
-
-# %% ../nbs/75_monitor.ipynb #00a22a16
+# %% ../nbs/75_monitor.ipynb #c5afb89e
 def html_previews(rows: list, limit: int = 12) -> str:
     "The newest preview rows as an escaped HTML table: step, prompt, answer, change from the base model's answer."
     cell = "<td style='text-align:left;vertical-align:top;white-space:pre-wrap'>{}</td>"
@@ -154,29 +174,28 @@ def html_previews(rows: list, limit: int = 12) -> str:
     head = "".join(f"<th style='text-align:left'>{h}</th>" for h in ("step", "prompt", "answer", "change from the base model's answer"))
     return f"<table class='q-previews' style='font-size:12px'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
-def _on_preview(self: TrainingMonitor, row: dict):
+@patch
+def _on_preview(self: TrainingMonitor, e: dict):
+    row = e["preview"]
     self.previews.append(row)
     if not self.widgets: print(f"preview at step {row['step']}: {row['prompt']!r} -> {row['answer']!r}", flush=True); return
     self.preview_html.value = html_previews(self.previews)
 
-TrainingMonitor._on_preview = _on_preview
-
-# %% ../nbs/75_monitor.ipynb #df9dd7a8
-def _finish(self: TrainingMonitor, status: str, error: BaseException | None = None):
-    "Show how the run ended: `status` (finished, stopped, failed, ...) and the error, if any."
+# %% ../nbs/75_monitor.ipynb #ca162f1d
+@patch
+def _on_end(self: TrainingMonitor, e: dict):
+    "Show how the run ended: its status (finished, stopped, failed, ...), the latest checkpoint and the error, if any."
+    status, error, ckpt = e["status"], e.get("error"), e.get("checkpoint")
     self.status, self.error = status, error
     losses = [r["loss"] for r in self.history if "loss" in r]
-    steps = self.run.trainer.state.global_step if self.run is not None else 0
-    ckpt = self.run and (self.run.dir/"checkpoints"/"latest").exists() and (self.run.dir/"checkpoints"/"latest").read_text()
-    text = (f"{status}: {steps} of {self.max_steps} steps in {hms(time.time() - getattr(self, 't0', time.time()))}"
+    text = (f"{status}: {e['steps']} of {self.max_steps} steps in {hms(time.time() - self.t0)}"
             + (f", loss {losses[0]:.4f} → {losses[-1]:.4f}" if losses else "") + (f"; latest checkpoint: {ckpt}" if ckpt else "")
             + (f"; {type(error).__name__}: {error}" if error is not None else ""))
     if self.channel is not None: self.channel.close(); self.channel = None
     if not self.widgets: print(text, flush=True); return
+    self._show()
     if self.history: self._redraw()
     self.progress.bar_style = {"finished": "success", "stopped": "warning"}.get(status, "danger")
     self.stop_btn.disabled, self.stop_btn.description = True, status.capitalize()
     colour = {"finished": "#15803d", "stopped": "#b45309"}.get(status, "#b91c1c")
     self.summary.value = f"<div class='q-summary' style='color:{colour};font-weight:bold'>{html.escape(text)}</div>"
-
-TrainingMonitor.finish = _finish

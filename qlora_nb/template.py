@@ -4,11 +4,10 @@
 
 # %% ../nbs/20_template.ipynb #62877022
 from __future__ import annotations
-import contextlib, random, warnings
+import random, warnings
 import numpy as np
-import datasets
 from datasets import Dataset
-from .config import QLoRAConfig
+from .config import QLoRAConfig, progress_bars
 
 # %% auto #0
 __all__ = ['FALLBACK_TEMPLATE', 'TEMPLATES', 'ensure_chat_template', 'render', 'assistant_spans', 'tokenize_chat',
@@ -91,19 +90,10 @@ def tokenize_row(row: dict, tok, max_length: int, system: str | None = None) -> 
     return {"input_ids": ids[:max_length], "labels": labels[:max_length], "length": len(ids), "truncated": len(ids) > max_length}
 
 # %% ../nbs/20_template.ipynb #0001837f
-@contextlib.contextmanager
-def _progress_bars(on: bool):
-    "datasets' progress bars shown (`on`) or hidden in this block."
-    was = datasets.is_progress_bar_enabled()
-    if not on: datasets.disable_progress_bars()
-    try: yield
-    finally:
-        if was and not on: datasets.enable_progress_bars()
-
 def tokenize_data(ds: Dataset, tok, cfg: QLoRAConfig, verbose: bool = True) -> Dataset:
     "`ds` tokenized for training with `cfg.max_length`, `cfg.long_rows` and `cfg.system_prompt`."
     ensure_chat_template(tok)
-    with _progress_bars(verbose):
+    with progress_bars(verbose):
         out = ds.map(tokenize_row, fn_kwargs=dict(tok=tok, max_length=cfg.max_length, system=cfg.system_prompt), desc="Tokenizing")
         n_long = sum(out["truncated"])
         if cfg.long_rows == "drop": out = out.filter(lambda r: not r["truncated"])

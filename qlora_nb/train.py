@@ -4,29 +4,31 @@
 
 # %% ../nbs/40_train.ipynb #ed3cb191
 from __future__ import annotations
-import gc, hashlib, inspect, json, math, re, sys, threading, time, warnings
-from dataclasses import dataclass, field, fields
+import gc, hashlib, importlib, inspect, json, math, re, sys, threading, time, warnings
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 import qlora_nb.compat  # first: peft and trl import bitsandbytes, whose messages no one can act on are dropped (compat.QUIET)
 import torch
 from datasets import Dataset
+from fastcore.basics import patch
 from transformers import TrainerCallback
 from trl import SFTConfig, SFTTrainer, pack_dataset
 from peft import PeftModel, prepare_model_for_kbit_training
-from .config import QLoRAConfig, compute_dtype, atomic_write
+from .config import QLoRAConfig, compute_dtype, atomic_write, progress_bars
 from .compat import checkpointing_args, seed_all
-from .model import load_model, load_tokenizer, lora_config, trainable, model_path, base_fingerprint
+from .embedded import model_path, load_tokenizer
+from .model import load_model, lora_config, trainable, base_fingerprint
 from .chat import ChatEngine, GREEDY
-from .template import tokenize_data, _progress_bars
+from .template import tokenize_data
 # trl 1.16 reads model.is_gradient_checkpointing, which transformers 5 deprecates with a warning on every run: not the user's to fix
 warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
 from .preflight import preflight, advice, device_memory, estimate_memory, liger_available, GiB
 
 # %% auto #0
-__all__ = ['MAX_BATCH_TOKENS', 'MIN_STEPS', 'SMALL_DATA', 'sft_config', 'memory_gib', 'append_jsonl', 'MetricsStream', 'Previews',
-           'StopControl', 'LatestCheckpoint', 'latest_checkpoint', 'Run', 'fingerprint', 'new_run_dir', 'resume_dir',
+__all__ = ['MAX_BATCH_TOKENS', 'MIN_STEPS', 'SMALL_DATA', 'VIEW', 'sft_config', 'memory_gib', 'append_jsonl', 'eta', 'RunEvents',
+           'MetricsStream', 'Previews', 'StopControl', 'LatestCheckpoint', 'RunFolder', 'latest_checkpoint',
            'honours_position_ids', 'pack_rows', 'PackedCollator', 'batch_shape', 'PreflightError', 'OutOfMemory',
-           'float_adapter', 'small_data_note', 'use_liger', 'finetune']
+           'float_adapter', 'small_data_note', 'use_liger', 'fingerprint', 'Plan', 'plan_run', 'Run', 'fit', 'finetune']
 
 # %% ../nbs/40_train.ipynb #91ebac6e
 def sft_config(cfg: QLoRAConfig, output_dir, has_eval: bool = False, rows: int | None = None, grouped: bool = False) -> SFTConfig:
@@ -46,7 +48,7 @@ def sft_config(cfg: QLoRAConfig, output_dir, has_eval: bool = False, rows: int |
         eval_strategy="steps" if has_eval else "no", eval_steps=cfg.eval_steps, eval_on_start=has_eval,
         save_strategy="steps", save_steps=cfg.save_steps, save_total_limit=3, report_to=[])
 
-# %% ../nbs/40_train.ipynb #c2780c96
+# %% ../nbs/40_train.ipynb #9635aaad
 def memory_gib() -> float:
     "Peak GPU memory allocated so far, or this process's resident memory on a CPU, in GiB."
     if torch.cuda.is_available(): return torch.cuda.max_memory_allocated() / GiB
@@ -57,61 +59,102 @@ def append_jsonl(path, rec: dict):
     "Append one JSON line to `path`, flushed to disk."
     with open(path, "a", encoding="utf-8") as f: f.write(json.dumps(rec) + "\n"); f.flush()
 
-# %% ../nbs/40_train.ipynb #3d563fb0
-class MetricsStream(TrainerCallback):
-    "Every log of the run as a plain record: kept in `history`, appended to a JSONL file, sent to subscribers."
-    KEYS = {"loss": "loss", "eval_loss": "eval_loss", "learning_rate": "lr", "grad_norm": "grad_norm"}
-    def __init__(self, path=None): self.path, self.history, self.subscribers = path, [], []
-    def subscribe(self, fn):
-        "Call `fn(record)` on every new record."
-        self.subscribers.append(fn); return fn
-    def on_train_begin(self, args, state, control, **kw):
-        self.t0, self.last = time.time(), (time.time(), None)
-    def on_log(self, args, state, control, logs=None, **kw):
-        rec = {k2: float(logs[k]) for k, k2 in self.KEYS.items() if k in (logs or {})}
-        if not rec: return
-        now, done = time.time(), max(state.global_step, 1)
-        rec = dict(step=state.global_step, epoch=round(state.epoch or 0, 4), elapsed=round(now - self.t0, 2),
-                   eta=round((now - self.t0) / done * (state.max_steps - state.global_step), 1), memory_gib=round(memory_gib(), 3), **rec)
-        if "num_tokens" in logs:
-            t_last, n_last = self.last
-            if n_last is not None and now > t_last: rec["tokens_per_s"] = round((float(logs["num_tokens"]) - n_last) / (now - t_last), 1)
-            self.last = (now, float(logs["num_tokens"]))
-        self.history.append(rec)
-        if self.path: append_jsonl(self.path, rec)
-        for fn in self.subscribers: fn(rec)
+# %% ../nbs/40_train.ipynb #43bee89b
+def eta(elapsed: float, # seconds since training (re)started
+        done: int, # steps done since then
+        left: int, # steps still to do
+       ) -> float:
+    "Seconds left at the pace so far."
+    return round(elapsed / max(done, 1) * left, 1)
 
-# %% ../nbs/40_train.ipynb #309ff8d6
+class RunEvents(TrainerCallback):
+    "A run's events as plain dicts (`{'event': name, ...}`), each sent to every subscriber in turn."
+    def __init__(self, subscribers: list = (), stop=None):
+        self.subscribers, self.stop, self.t0, self.start = list(subscribers), stop, time.time(), 0
+    def subscribe(self, fn):
+        "Call `fn(event)` on every event from now on."
+        self.subscribers.append(fn); return fn
+    def send(self, event: str, **fields):
+        "Send `{'event': event, **fields}` to every subscriber."
+        for fn in self.subscribers: fn({"event": event, **fields})
+    def timing(self, step: int, max_steps: int) -> dict:
+        "Seconds since training (re)started, and the time left at `step` of `max_steps`."
+        elapsed = time.time() - self.t0
+        return dict(elapsed=round(elapsed, 2), eta=eta(elapsed, step - self.start, max_steps - step))
+
+# %% ../nbs/40_train.ipynb #55155f8c
+@patch
+def on_train_begin(self: RunEvents, args, state, control, **kw):
+    self.t0, self.start = time.time(), state.global_step
+    self.send("begin", step=state.global_step, max_steps=state.max_steps, stop=self.stop.request if self.stop else None)
+
+@patch
+def on_step_end(self: RunEvents, args, state, control, **kw):
+    self.send("step", step=state.global_step, max_steps=state.max_steps, epoch=round(state.epoch or 0, 4),
+              **self.timing(state.global_step, state.max_steps))
+
+@patch
+def on_save(self: RunEvents, args, state, control, **kw):
+    name = f"checkpoint-{state.global_step}"
+    if (Path(args.output_dir)/name).is_dir(): self.send("checkpoint", step=state.global_step, name=name)
+
+# %% ../nbs/40_train.ipynb #40ee83ba
+class MetricsStream(TrainerCallback):
+    "Every log of the run as a plain record: kept in `history`, appended to a JSONL file, sent as a `record` event."
+    KEYS = {"loss": "loss", "eval_loss": "eval_loss", "learning_rate": "lr", "grad_norm": "grad_norm"}
+    def __init__(self, events: RunEvents, path=None): self.events, self.path, self.history = events, path, []
+    def on_train_begin(self, args, state, control, **kw): self.last = (time.time(), None)
+
+@patch
+def on_log(self: MetricsStream, args, state, control, logs=None, **kw):
+    rec = {k2: float(logs[k]) for k, k2 in self.KEYS.items() if k in (logs or {})}
+    if not rec: return
+    now = time.time()
+    rec = dict(step=state.global_step, epoch=round(state.epoch or 0, 4), **self.events.timing(state.global_step, state.max_steps),
+               memory_gib=round(memory_gib(), 3), **rec)
+    if "num_tokens" in logs:
+        t_last, n_last = self.last
+        if n_last is not None and now > t_last: rec["tokens_per_s"] = round((float(logs["num_tokens"]) - n_last) / (now - t_last), 1)
+        self.last = (now, float(logs["num_tokens"]))
+    self.history.append(rec)
+    if self.path: append_jsonl(self.path, rec)
+    self.events.send("record", record=rec)
+
+# %% ../nbs/40_train.ipynb #2ae2071d
 class Previews(TrainerCallback):
-    "Greedy answers to `prompts` every `every` steps, beside the base model's answers."
-    def __init__(self, prompts: list, every: int, tok, path=None, max_new_tokens: int = 48):
-        self.prompts, self.every, self.tok, self.path, self.max_new_tokens = prompts, every, tok, path, max_new_tokens
-        self.base, self.rows, self.subscribers = [], [], []
-    def subscribe(self, fn): self.subscribers.append(fn); return fn
+    "Greedy answers to `prompts` every `every` steps, beside the base model's answers, each sent as a `preview` event."
+    def __init__(self, prompts: list, # the questions to answer
+                 every: int, # optimizer steps between previews
+                 tok, # the model's tokenizer
+                 events: RunEvents, # where each answer is sent
+                 path=None, # a JSONL file that keeps every answer
+                 max_new_tokens: int = 48, # the longest answer
+                ):
+        self.prompts, self.every, self.tok, self.events, self.path, self.max_new_tokens = prompts, every, tok, events, path, max_new_tokens
+        self.base, self.rows = [], []
     def on_train_begin(self, args, state, control, model=None, **kw):
         self.base = [ChatEngine(model, self.tok).reply(p, adapter=False, settings=GREEDY, max_new_tokens=self.max_new_tokens) for p in self.prompts]
     def on_step_end(self, args, state, control, model=None, **kw):
         if self.every and state.global_step % self.every == 0: self.preview(state.global_step, model)
-    def preview(self, step, model):
-        chat = ChatEngine(model, self.tok, GREEDY)
-        for p, base in zip(self.prompts, self.base):
-            row = dict(step=step, prompt=p, answer=chat.reply(p, max_new_tokens=self.max_new_tokens), base=base)
-            self.rows.append(row)
-            if self.path: append_jsonl(self.path, row)
-            for fn in self.subscribers: fn(row)
 
-# %% ../nbs/40_train.ipynb #bbd93b0e
+@patch
+def preview(self: Previews, step: int, model):
+    "Answer every prompt with `model` as it is at `step`."
+    chat = ChatEngine(model, self.tok, GREEDY)
+    for p, base in zip(self.prompts, self.base):
+        row = dict(step=step, prompt=p, answer=chat.reply(p, max_new_tokens=self.max_new_tokens), base=base)
+        self.rows.append(row)
+        if self.path: append_jsonl(self.path, row)
+        self.events.send("preview", preview=row)
+
+# %% ../nbs/40_train.ipynb #14b249a8
 class StopControl(TrainerCallback):
     "Ends training at the next step boundary, with a checkpoint, once `request()` is called."
-    def __init__(self): self.event, self.polls = threading.Event(), []
+    def __init__(self): self.event = threading.Event()
     def request(self): self.event.set()
-    def poll(self, fn):
-        "Call `fn()` at each step before the check: a view whose clicks must be fetched (a polled kernel) registers here."
-        self.polls.append(fn); return fn
     @property
     def requested(self) -> bool: return self.event.is_set()
     def on_step_end(self, args, state, control, **kw):
-        for fn in self.polls: fn()
         if self.requested: control.should_training_stop = control.should_save = True
 
 class LatestCheckpoint(TrainerCallback):
@@ -120,63 +163,84 @@ class LatestCheckpoint(TrainerCallback):
         name = f"checkpoint-{state.global_step}"
         if (Path(args.output_dir)/name).is_dir(): atomic_write(Path(args.output_dir)/"latest", name)
 
-def latest_checkpoint(run_dir) -> Path | None:
-    "The newest complete checkpoint of a run, or None."
-    p = Path(run_dir)/"checkpoints"/"latest"
+# %% ../nbs/40_train.ipynb #16058870
+class RunFolder:
+    "A run's folder: the one place that knows where its config, state, metrics, previews, checkpoints and adapter are."
+    def __init__(self, path): self.path = Path(path)
+    def __repr__(self): return f"RunFolder({self.path.name!r})"
+    config = property(lambda self: self.path/"config.json")
+    state = property(lambda self: self.path/"run.json")
+    metrics = property(lambda self: self.path/"metrics.jsonl")
+    previews = property(lambda self: self.path/"previews.jsonl")
+    checkpoints = property(lambda self: self.path/"checkpoints")
+    adapter = property(lambda self: self.path/"adapter")
+
+# %% ../nbs/40_train.ipynb #b9dab6c6
+@patch
+def latest_checkpoint(self: RunFolder) -> Path | None:
+    "The newest complete checkpoint, or None."
+    p = self.checkpoints/"latest"
     return p.parent/p.read_text().strip() if p.exists() else None
 
-# %% ../nbs/40_train.ipynb #e328cf80
-@dataclass
-class Run:
-    "A fine-tuning run: its folder, config, model (base + adapter), tokenizer, trainer and what it logged."
-    dir: Path
-    cfg: QLoRAConfig
-    model: object
-    tok: object
-    trainer: SFTTrainer
-    metrics: MetricsStream
-    previews: Previews | None
-    stop: StopControl
-    watchers: list = field(default_factory=list) # callbacks told of the run before it starts and of how it ended (the monitor)
-    status: str = "running"
+@patch
+def read_state(self: RunFolder) -> dict:
+    "What `run.json` says: status, times, base model, data fingerprints, batch."
+    return json.loads(self.state.read_text(encoding="utf-8"))
 
-    @property
-    def history(self) -> list: return self.metrics.history
-    @property
-    def losses(self) -> list: return [h["loss"] for h in self.history if "loss" in h]
-    @property
-    def eval_losses(self) -> list: return [h["eval_loss"] for h in self.history if "eval_loss" in h]
+@patch
+def write_state(self: RunFolder, **changes) -> dict:
+    "Merge `changes` into `run.json`, written atomically; the new state."
+    state = {**(self.read_state() if self.state.exists() else {}), **changes}
+    atomic_write(self.state, json.dumps(state, indent=2)); return state
 
-    def __repr__(self):
-        loss = f", loss {self.losses[0]:.3f} → {self.losses[-1]:.3f}" if self.losses else ""
-        return f"Run({str(self.dir)!r}, {self.status}, steps={self.trainer.state.global_step}{loss})"
+@patch
+def records(self: RunFolder) -> list:
+    "The metrics records logged so far; a last line cut short (its write killed half way) is left out."
+    lines = self.metrics.read_text(encoding="utf-8").splitlines() if self.metrics.exists() else []
+    out = []
+    for i, line in enumerate(lines, 1):
+        try: out.append(json.loads(line))
+        except json.JSONDecodeError:
+            if i < len(lines): raise ValueError(f"{self.metrics.name} line {i}: not valid JSON; the run's metrics are damaged there") from None
+    return out
 
-# %% ../nbs/40_train.ipynb #169c08bc
-def fingerprint(tds: Dataset) -> dict:
-    "A hash of the tokenized rows (ids and labels) with their count: the same data gives the same fingerprint."
-    h = hashlib.sha256()
-    for ids, labels in zip(tds["input_ids"], tds["labels"]): h.update(json.dumps([ids, labels]).encode())
-    return dict(sha256=h.hexdigest()[:16], rows=len(tds), tokens=sum(len(i) for i in tds["input_ids"]))
+def latest_checkpoint(run_dir) -> Path | None:
+    "The newest complete checkpoint of the run in `run_dir`, or None."
+    return RunFolder(run_dir).latest_checkpoint()
 
-def new_run_dir(cfg: QLoRAConfig) -> Path:
-    "A new folder for a run: `output_dir/YYYYmmdd-HHMMSS-model`."
+# %% ../nbs/40_train.ipynb #acdbf24f
+def _now() -> str: return time.strftime("%Y-%m-%dT%H:%M:%S")
+
+@patch(cls_method=True)
+def new(cls: RunFolder, cfg: QLoRAConfig) -> RunFolder:
+    "A new folder for a run: `output_dir/YYYYmmdd-HHMMSS-model` (with `~1`, `~2` ... when taken)."
     d = Path(cfg.output_dir)/f"{time.strftime('%Y%m%d-%H%M%S')}-{Path(cfg.model.rstrip('/')).name}"
     i = 1
     while d.exists(): d, i = d.with_name(f"{d.name.split('~')[0]}~{i}"), i + 1
-    return d
+    return cls(d)
 
-def resume_dir(cfg: QLoRAConfig, resume) -> Path:
+@patch(cls_method=True)
+def to_resume(cls: RunFolder, cfg: QLoRAConfig, resume) -> RunFolder:
     "The run to resume: the folder given, or on `True` the newest run in `cfg.output_dir` with a checkpoint."
     if resume is True:
         runs = sorted((d for d in Path(cfg.output_dir).glob("*") if latest_checkpoint(d)), key=lambda d: d.stat().st_mtime)
         if not runs: raise FileNotFoundError(f"no run with a checkpoint in {cfg.output_dir} to resume")
-        return runs[-1]
-    d = Path(resume)
-    if not latest_checkpoint(d): raise FileNotFoundError(f"{d}: no complete checkpoint to resume from")
-    saved = QLoRAConfig.from_json(d/"config.json")
+        return cls(runs[-1])
+    run = cls(resume)
+    if not run.latest_checkpoint(): raise FileNotFoundError(f"{run.path}: no complete checkpoint to resume from")
+    saved = QLoRAConfig.from_json(run.config)
     diff = [f.name for f in fields(cfg) if getattr(cfg, f.name) != getattr(saved, f.name) and f.name != "output_dir"]
-    if diff: raise ValueError(f"{d}: the config differs from the run's in {', '.join(diff)}; resume with the run's config.json")
-    return d
+    if diff: raise ValueError(f"{run.path}: the config differs from the run's in {', '.join(diff)}; resume with the run's config.json")
+    return run
+
+@patch
+def begin(self: RunFolder, cfg: QLoRAConfig, plan, resumed: bool) -> dict:
+    "Make the folder (or take it up again, keeping its start time) and say in `run.json` that the run is running."
+    self.checkpoints.mkdir(parents=True, exist_ok=True)
+    if not resumed: cfg.to_json(self.config)
+    started = self.read_state().get("started") if resumed and self.state.exists() else None
+    return self.write_state(version=cfg.version, base_model=cfg.model, base_fingerprint=plan.base_fingerprint, started=started or _now(),
+                            status="running", **({"resumed": _now()} if resumed else {}), **plan.data, batch=plan.batch, liger=plan.liger)
 
 # %% ../nbs/40_train.ipynb #0a1b2c02
 def _base(model):
@@ -251,18 +315,6 @@ def float_adapter(model, cfg: QLoRAConfig):
             if p.requires_grad: p.data = p.data.float()
     return model
 
-# %% ../nbs/40_train.ipynb #d5df1351
-def _finish(run, info, status, error=None):
-    run.status = status
-    atomic_write(run.dir/"run.json", json.dumps({**info, "status": status, "ended": time.strftime("%Y-%m-%dT%H:%M:%S")}, indent=2))
-    for w in run.watchers: w.finish(status, error)
-
-def _quiet(trainer):
-    "Take transformers' own progress bar and log printing out: a watcher (the monitor) shows the run instead."
-    from transformers.trainer_callback import ProgressCallback, PrinterCallback
-    from transformers.utils.notebook import NotebookProgressCallback
-    for cb in (ProgressCallback, PrinterCallback, NotebookProgressCallback): trainer.remove_callback(cb)
-
 # %% ../nbs/40_train.ipynb #303f1124
 SMALL_DATA = 100 # fewer training rows than this get a note on what they can teach
 
@@ -293,76 +345,201 @@ def use_liger(model) -> bool:
             if getattr(mod, k, None) is not v: setattr(mod, k, v)
     return True
 
-def _trainer(cfg, model, tok, d, train_t, eval_t, shape, callbacks, new_adapter, quiet):
-    "The `SFTTrainer` of a run: packed rows with their collator when `shape` is `(rows, length)`, else grouped by length."
-    seed_all(cfg.seed)  # before the trainer makes a new adapter: its random start is the same every run
-    with _progress_bars(not quiet):
-        return SFTTrainer(model=model, args=sft_config(cfg, d/"checkpoints", eval_t is not None, shape and shape[0], grouped=not shape),
-                          train_dataset=train_t, eval_dataset=eval_t, processing_class=tok,
-                          data_collator=PackedCollator(tok.pad_token_id) if shape else None,
-                          peft_config=lora_config(cfg, model.config) if new_adapter else None, callbacks=callbacks)
+# %% ../nbs/40_train.ipynb #b95090e4
+def fingerprint(tds: Dataset) -> dict:
+    "A hash of the tokenized rows (ids and labels) with their count: the same data gives the same fingerprint."
+    h = hashlib.sha256()
+    for ids, labels in zip(tds["input_ids"], tds["labels"]): h.update(json.dumps([ids, labels]).encode())
+    return dict(sha256=h.hexdigest()[:16], rows=len(tds), tokens=sum(len(i) for i in tds["input_ids"]))
 
-def finetune(cfg: QLoRAConfig, train_ds: Dataset, eval_ds: Dataset | None = None, model=None, tok=None,
-             resume=False, stop: StopControl | None = None, callbacks: list = (), check: bool = True, monitor=False) -> Run:
-    "Train a LoRA adapter on `cfg`'s quantised base model on the rows of `train_ds` (from `load_data`)."
-    d = resume_dir(cfg, resume) if resume else new_run_dir(cfg)
-    if check and model is None and not (pf := preflight(cfg)).ok: raise PreflightError("; ".join(pf.problems))
-    if model is None: model, tok = load_model(cfg)
-    if tok is None: tok = load_tokenizer(cfg)
-    new_adapter = not isinstance(model, PeftModel)  # else an adapter loaded to train further (`load_export(..., trainable=True)`)
-    if getattr(model, "is_quantized", False) and new_adapter: model = _prepare(model, cfg)
-    liger = cfg.liger and use_liger(model)
-    if monitor:
-        from qlora_nb.monitor import TrainingMonitor
-        callbacks = [*callbacks, monitor if hasattr(monitor, "attach") else TrainingMonitor()]
-    watchers = [c for c in callbacks if hasattr(c, "attach")]
+# %% ../nbs/40_train.ipynb #536fa20e
+@dataclass
+class Plan:
+    "What a run decides before it trains: its rows as the trainer sees them, their fingerprints, the batch, kernels, device, dtype."
+    train: Dataset # tokenized training rows, packed when `shape` is set
+    eval: Dataset | None # tokenized held-out rows, or None
+    data: dict # the rows' fingerprints: `train_data`, `eval_data`
+    base_fingerprint: str # of the base model's weights
+    shape: tuple | None # `(rows, length)` of one packed forward pass; None when rows are batched by length
+    micro_bs: int # rows per forward pass when not packed
+    liger: bool # Liger's kernels are in the model
+    device: str # where it trains: "cuda" or "cpu"
+    dtype: str # the compute dtype
+    memory_gib: float # the estimated peak memory
+
+    @property
+    def batch(self) -> dict:
+        "Rows (and tokens, when packed) per forward pass."
+        return dict(rows=self.shape[0], tokens=self.shape[0] * self.shape[1]) if self.shape else dict(rows=self.micro_bs)
+    def halved(self) -> Plan:
+        "The same plan with half the packed rows per forward pass."
+        return replace(self, shape=(self.shape[0] // 2, self.shape[1]))
+    def __repr__(self):
+        t = self.data["train_data"]
+        batch = f"{self.shape[0]} packed rows of {self.shape[1]} tokens" if self.shape else f"{self.micro_bs} rows batched by length"
+        return (f"Plan({t['rows']} rows, {t['tokens']:,} tokens; {batch} per forward pass; {self.device}, {self.dtype}"
+                f"{', Liger kernels' if self.liger else ''}; about {self.memory_gib:.2f} GiB)")
+
+# %% ../nbs/40_train.ipynb #e5e42c6b
+def _packing(cfg: QLoRAConfig, model, train_t: Dataset, eval_t: Dataset | None) -> tuple:
+    "`(shape, train, eval)`: packed rows and their shape when `cfg` packs and the model reads packed rows' positions."
+    if not cfg.packing: return None, train_t, eval_t
+    if not honours_position_ids(model):
+        print(f"note: {model.config.model_type} models do not read packed rows' positions into their attention mask: "
+              "rows are batched by length instead of packed")
+        return None, train_t, eval_t
+    shape = batch_shape(cfg, [len(i) for i in train_t["input_ids"]], model.config)
+    return shape, pack_rows(train_t, shape[1]), pack_rows(eval_t, shape[1]) if eval_t is not None else None
+
+def plan_run(cfg: QLoRAConfig, # the run's config
+             model, # the loaded base model (or an adapter to train further)
+             tok, # its tokenizer
+             train_ds: Dataset, # training rows from `load_data`
+             eval_ds: Dataset | None = None, # held-out rows, or None
+             quiet: bool = False, # no datasets progress bars: a view shows the run
+            ) -> Plan:
+    "Everything about a run of `cfg` on `model` decided before it trains: rows, fingerprints, batch, kernels, device, dtype."
     prep = lambda ds: tokenize_data(ds, tok, cfg).select_columns(["input_ids", "labels"])
-    shape = None
-    with _progress_bars(not watchers):  # a watched run shows its own progress: no datasets bars above it
+    with progress_bars(not quiet):
         train_t, eval_t = prep(train_ds), prep(eval_ds) if eval_ds is not None else None
         if note := small_data_note(len(train_t)): print(note)
         data = dict(train_data=fingerprint(train_t), eval_data=fingerprint(eval_t) if eval_t is not None else None)
-        if cfg.packing and not honours_position_ids(model):
-            print(f"note: {model.config.model_type} models do not read packed rows' positions into their attention mask: "
-                  "rows are batched by length instead of packed")
-        elif cfg.packing:
-            shape = batch_shape(cfg, [len(i) for i in train_t["input_ids"]], model.config)
-            train_t, eval_t = pack_rows(train_t, shape[1]), pack_rows(eval_t, shape[1]) if eval_t is not None else None
-    (d/"checkpoints").mkdir(parents=True, exist_ok=True)
-    if not resume: cfg.to_json(d/"config.json")
-    info = dict(version=cfg.version, base_model=cfg.model, base_fingerprint=base_fingerprint(model_path(cfg)),
-                started=time.strftime("%Y-%m-%dT%H:%M:%S"), status="running", **data,
-                batch=dict(rows=shape[0], tokens=shape[0] * shape[1]) if shape else dict(rows=cfg.micro_bs), liger=liger)
-    atomic_write(d/"run.json", json.dumps(info, indent=2))
-    metrics, stop = MetricsStream(d/"metrics.jsonl"), stop or StopControl()
-    previews = Previews(cfg.preview_prompts, cfg.preview_every, tok, d/"previews.jsonl") if cfg.preview_every and cfg.preview_prompts else None
-    cbs = [metrics, stop, LatestCheckpoint()] + ([previews] if previews else []) + list(callbacks)
-    retry = shape is not None and not cfg.batch_tokens and not resume  # sized from the free memory: may halve on out-of-memory
+        shape, train_t, eval_t = _packing(cfg, model, train_t, eval_t)
+    est = estimate_memory(cfg, model.config, tokens=shape and shape[0] * shape[1])
+    return Plan(train_t, eval_t, data, base_fingerprint(model_path(cfg)), shape, cfg.micro_bs, bool(cfg.liger and use_liger(model)),
+                model.device.type, str(compute_dtype(cfg)).removeprefix("torch."), round(est.total, 2))
+
+# %% ../nbs/40_train.ipynb #c40d172e
+@dataclass
+class Run:
+    "A fine-tuning run: its folder, config, model (base + adapter), tokenizer, trainer, plan and what it logged."
+    folder: RunFolder
+    cfg: QLoRAConfig
+    model: object
+    tok: object
+    trainer: SFTTrainer
+    plan: Plan
+    metrics: MetricsStream
+    previews: Previews | None
+    events: RunEvents
+    status: str = "running"
+
+    @property
+    def dir(self) -> Path: return self.folder.path
+    @property
+    def history(self) -> list: return self.metrics.history
+    @property
+    def losses(self) -> list: return [h["loss"] for h in self.history if "loss" in h]
+    @property
+    def eval_losses(self) -> list: return [h["eval_loss"] for h in self.history if "eval_loss" in h]
+
+    def __repr__(self):
+        loss = f", loss {self.losses[0]:.3f} → {self.losses[-1]:.3f}" if self.losses else ""
+        return f"Run({str(self.dir)!r}, {self.status}, steps={self.trainer.state.global_step}{loss})"
+
+# %% ../nbs/40_train.ipynb #1fa3a7de
+def _end(run: Run, status: str, error: BaseException | None = None):
+    "Say how `run` ended, in `run.json` and as the `end` event."
+    run.status = status
+    run.folder.write_state(status=status, ended=_now(), batch=run.plan.batch)
+    ckpt = run.folder.latest_checkpoint()
+    run.events.send("end", status=status, error=error, steps=run.trainer.state.global_step, checkpoint=ckpt and ckpt.name)
+
+def _quiet(trainer):
+    "Take transformers' own progress bar and log printing out: a view (the monitor) shows the run instead."
+    from transformers.trainer_callback import ProgressCallback, PrinterCallback
+    from transformers.utils.notebook import NotebookProgressCallback
+    for cb in (ProgressCallback, PrinterCallback, NotebookProgressCallback): trainer.remove_callback(cb)
+
+def _free_cache():
+    "Give the GPU memory of what was let go back to the device (after out-of-memory)."
+    gc.collect(); torch.cuda.empty_cache()
+
+# %% ../nbs/40_train.ipynb #1989c4ee
+def _trainer(cfg, model, tok, folder, plan, callbacks, new_adapter, quiet):
+    "The `SFTTrainer` of a run: packed rows with their collator when the plan packs, else grouped by length."
+    seed_all(cfg.seed)  # before the trainer makes a new adapter: its random start is the same every run
+    with progress_bars(not quiet):
+        trainer = SFTTrainer(model=model, args=sft_config(cfg, folder.checkpoints, plan.eval is not None, plan.shape and plan.shape[0],
+                                                          grouped=not plan.shape),
+                             train_dataset=plan.train, eval_dataset=plan.eval, processing_class=tok,
+                             data_collator=PackedCollator(tok.pad_token_id) if plan.shape else None,
+                             peft_config=lora_config(cfg, model.config) if new_adapter else None, callbacks=callbacks)
+    if quiet: _quiet(trainer)
+    return trainer
+
+def fit(cfg: QLoRAConfig, # the run's config
+        model, # the prepared base model, or an adapter to train further
+        tok, # its tokenizer
+        plan: Plan, # from `plan_run`
+        folder: RunFolder, # where the run writes
+        events: RunEvents, # where it says what happens
+        stop: StopControl, # ends it at the next step, with a checkpoint
+        callbacks: list = (), # more `TrainerCallback`s
+        resume: bool = False, # go on from the folder's latest checkpoint
+        new_adapter: bool = True, # make a new adapter (else `model` is one)
+       ) -> Run:
+    "Train on `plan` into `folder`; a packed batch sized from the free memory is halved if it does not fit."
+    metrics = MetricsStream(events, folder.metrics)
+    previews = Previews(cfg.preview_prompts, cfg.preview_every, tok, events, folder.previews) if cfg.preview_every and cfg.preview_prompts else None
+    cbs = [LatestCheckpoint(), events, metrics, stop] + ([previews] if previews else []) + list(callbacks)  # events before stop: a view polls its Stop button
+    retry = plan.shape is not None and not cfg.batch_tokens and not resume
     while True:
-        trainer = _trainer(cfg, model, tok, d, train_t, eval_t, shape, cbs, new_adapter, bool(watchers))
+        trainer = _trainer(cfg, model, tok, folder, plan, cbs, new_adapter, bool(events.subscribers))
         print(trainable(float_adapter(trainer.model, cfg)))
-        if watchers: _quiet(trainer)
-        run, oom = Run(d, cfg, trainer.model, tok, trainer, metrics, previews, stop, watchers), False
-        for w in watchers: w.attach(run)
-        try: trainer.train(resume_from_checkpoint=str(latest_checkpoint(d)) if resume else None)
-        except torch.OutOfMemoryError: oom = True
-        except BaseException as e: _finish(run, info, "interrupted" if isinstance(e, KeyboardInterrupt) else "failed", e); raise
-        if not oom: break
-        # handled outside the except block, so no traceback keeps the batch's tensors alive
+        run = Run(folder, cfg, trainer.model, tok, trainer, plan, metrics, previews, events)
+        try: trainer.train(resume_from_checkpoint=str(folder.latest_checkpoint()) if resume else None); break
+        except torch.OutOfMemoryError: pass
+        except BaseException as e: _end(run, "interrupted" if isinstance(e, KeyboardInterrupt) else "failed", e); raise
+        # out of memory, handled outside the except block so that no traceback keeps the batch's tensors alive
         trainer.optimizer, trainer.lr_scheduler = None, None
-        if retry and shape[0] > 1 and trainer.state.global_step == 0:  # the estimate was too hopeful: half the rows, same adapter
-            model, new_adapter, shape = trainer.model, False, (shape[0] // 2, shape[1])
-            info["batch"] = dict(rows=shape[0], tokens=shape[0] * shape[1])
-            print(f"out of GPU memory at {shape[0] * 2} rows of {shape[1]} tokens per step: trying {shape[0]}")
-            del trainer, run
-            gc.collect(); torch.cuda.empty_cache()
-            continue
-        gc.collect(); torch.cuda.empty_cache()
-        err = OutOfMemory(_oom_message(cfg, shape))
-        _finish(run, info, "out of memory", err)
-        del trainer, run
-        gc.collect(); torch.cuda.empty_cache()
-        raise err
-    _finish(run, info, "stopped" if stop.requested else "finished")
-    trainer.model.save_pretrained(d/"adapter"); tok.save_pretrained(d/"adapter")
+        _free_cache()
+        if not (retry and plan.shape[0] > 1 and trainer.state.global_step == 0):  # else the estimate was too hopeful: try half
+            err = OutOfMemory(_oom_message(cfg, plan.shape))
+            _end(run, "out of memory", err)
+            del trainer, run; _free_cache()
+            raise err
+        model, new_adapter, plan = trainer.model, False, plan.halved()
+        print(f"out of GPU memory at {plan.shape[0] * 2} rows of {plan.shape[1]} tokens per step: trying {plan.shape[0]}")
+        del trainer, run; _free_cache()
+    trainer.model.save_pretrained(folder.adapter); tok.save_pretrained(folder.adapter)
+    _end(run, "stopped" if stop.requested else "finished")
     return run
+
+# %% ../nbs/40_train.ipynb #1bcbf765
+VIEW = "qlora_nb.monitor:TrainingMonitor" # what `monitor=True` opens
+
+def _views(monitor) -> list:
+    "The subscribers to a run's events for `finetune`'s `monitor`: none, the default view, or the function given."
+    if not monitor: return []
+    if monitor is not True: return [monitor]
+    module, name = VIEW.split(":")
+    return [getattr(importlib.import_module(module), name)()]
+
+# %% ../nbs/40_train.ipynb #503a8ec6
+def finetune(cfg: QLoRAConfig, # the run's config
+             train_ds: Dataset, # training rows from `load_data`
+             eval_ds: Dataset | None = None, # held-out rows for the eval loss, or None
+             model=None, # a loaded base model (or an adapter to train further); else `cfg.model` is loaded
+             tok=None, # its tokenizer
+             resume=False, # True: the newest run in `cfg.output_dir` with a checkpoint; or a run folder
+             stop: StopControl | None = None, # to stop the run from elsewhere (a button, a timer)
+             callbacks: list = (), # more `TrainerCallback`s
+             check: bool = True, # refuse a config the machine cannot run, before loading
+             monitor=False, # True: a `TrainingMonitor`; or a function called with each event
+            ) -> Run:
+    "Train a LoRA adapter on `cfg`'s quantised base model on the rows of `train_ds`."
+    folder = RunFolder.to_resume(cfg, resume) if resume else RunFolder.new(cfg)
+    if check and model is None and not (pf := preflight(cfg)).ok: raise PreflightError("; ".join(pf.problems))
+    stop = stop or StopControl()
+    events = RunEvents(_views(monitor), stop)
+    if model is None:
+        events.send("stage", stage="loading the base model")
+        model, tok = load_model(cfg, progress=not events.subscribers)
+    if tok is None: tok = load_tokenizer(cfg)
+    new_adapter = not isinstance(model, PeftModel)  # else an adapter loaded to train further (`load_export(..., trainable=True)`)
+    if getattr(model, "is_quantized", False) and new_adapter: model = _prepare(model, cfg)
+    events.send("stage", stage="tokenizing the rows")
+    plan = plan_run(cfg, model, tok, train_ds, eval_ds, quiet=bool(events.subscribers))
+    folder.begin(cfg, plan, resumed=bool(resume))
+    return fit(cfg, model, tok, plan, folder, events, stop, callbacks, bool(resume), new_adapter)
