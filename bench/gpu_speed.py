@@ -1,4 +1,4 @@
-"""Speed and memory of QLoRA training on one GPU: the seeds' recipe against qlora_nb's `finetune`, side by side in one job.
+"""Speed and memory of QLoRA training on one GPU: the classic Colab recipe against qlora_nb's `finetune`, side by side in one job.
 
     python bench/gpu_speed.py                      # Llama-2-7B and Mistral-7B shapes, the main recipes (~8 min on an H100); table + results.json
     python bench/gpu_speed.py --shapes llama2-7b --recipes seeds,qlora_nb-seeds-lora,qlora_nb-seeds-lora-noliger   # any of RECIPES
@@ -24,23 +24,23 @@ SHAPES = {  # published configurations
 }
 SEEDS_LORA = dict(lora_r=64, lora_alpha=16, lora_dropout=0.1, lora_targets=["q_proj", "v_proj"])
 RECIPES = {  # name: what it runs (see run_recipe)
-    "seeds": "the seeds' recipe: rows padded to 1,024, paged AdamW 32-bit, reentrant checkpointing, q,v r=64, batch 4",
-    "qlora_nb-seeds-lora": "finetune, defaults, with the seeds' LoRA (q,v r=64 a=16 dropout 0.1)",
+    "seeds": "the classic Colab recipe: rows padded to 1,024, paged AdamW 32-bit, reentrant checkpointing, q,v r=64, batch 4",
+    "qlora_nb-seeds-lora": "finetune, defaults, with the classic recipe's LoRA (q,v r=64 a=16 dropout 0.1)",
     "qlora_nb": "finetune, defaults (all linear layers r=16)",
-    "qlora_nb-seeds-lora-4x1024": "finetune, the seeds' LoRA, 4 x 1,024 tokens per step (batch_tokens=4096)",
+    "qlora_nb-seeds-lora-4x1024": "finetune, the classic recipe's LoRA, 4 x 1,024 tokens per step (batch_tokens=4096)",
     "qlora_nb-4x1024": "finetune, defaults, 4 x 1,024 tokens per step (batch_tokens=4096)",
-    "qlora_nb-seeds-lora-4rows": "finetune, the seeds' LoRA, about the seeds' 4 rows per step without their padding (batch_tokens=2048)",
-    "qlora_nb-seeds-lora-nopack": "finetune, the seeds' LoRA, no packing (batches padded to their longest row, grouped by length)",
-    "qlora_nb-seeds-lora-noliger": "finetune, the seeds' LoRA, without Liger's kernels",
-    "qlora_nb-seeds-lora-8k": "finetune, the seeds' LoRA, 8,192 tokens per step",
-    "qlora_nb-seeds-lora-32k": "finetune, the seeds' LoRA, 32,768 tokens per step",
-    "qlora_nb-seeds-lora-adam8bit": "finetune, the seeds' LoRA, 8-bit paged AdamW",
-    "qlora_nb-seeds-lora-offload": "finetune, the seeds' LoRA, layer inputs offloaded to CPU memory (offload_activations=True)",
-    "qlora_nb-seeds-lora-4x1024-offload": "finetune, the seeds' LoRA, 4 x 1,024 tokens per step, offload_activations=True",
-    "qlora_nb-seeds-lora-4x1024-offload-adam8bit": "finetune, the seeds' LoRA, 4 x 1,024 tokens per step, offload_activations=True, 8-bit paged AdamW",
+    "qlora_nb-seeds-lora-4rows": "finetune, the classic recipe's LoRA, about the classic recipe's 4 rows per step without its padding (batch_tokens=2048)",
+    "qlora_nb-seeds-lora-nopack": "finetune, the classic recipe's LoRA, no packing (batches padded to their longest row, grouped by length)",
+    "qlora_nb-seeds-lora-noliger": "finetune, the classic recipe's LoRA, without Liger's kernels",
+    "qlora_nb-seeds-lora-8k": "finetune, the classic recipe's LoRA, 8,192 tokens per step",
+    "qlora_nb-seeds-lora-32k": "finetune, the classic recipe's LoRA, 32,768 tokens per step",
+    "qlora_nb-seeds-lora-adam8bit": "finetune, the classic recipe's LoRA, 8-bit paged AdamW",
+    "qlora_nb-seeds-lora-offload": "finetune, the classic recipe's LoRA, layer inputs offloaded to CPU memory (offload_activations=True)",
+    "qlora_nb-seeds-lora-4x1024-offload": "finetune, the classic recipe's LoRA, 4 x 1,024 tokens per step, offload_activations=True",
+    "qlora_nb-seeds-lora-4x1024-offload-adam8bit": "finetune, the classic recipe's LoRA, 4 x 1,024 tokens per step, offload_activations=True, 8-bit paged AdamW",
     "qlora_nb-seeds-lora-4x1024-offload-sync": "as -4x1024-offload, with transformers' offloading (copies on the compute stream) instead of trl's",
 }
-MAIN = ["seeds", "qlora_nb-seeds-lora", "qlora_nb", "qlora_nb-seeds-lora-4x1024-offload"]  # the targets: speed at the seeds' LoRA, memory at their batch
+MAIN = ["seeds", "qlora_nb-seeds-lora", "qlora_nb", "qlora_nb-seeds-lora-4x1024-offload"]  # the targets: speed at the classic recipe's LoRA, memory at their batch
 TOKENS = {"-4x1024": 4096, "-4rows": 2048, "-8k": 8192, "-32k": 32768}  # recipe name part: batch_tokens
 WARMUP, TIMED = 3, 17
 PEAK_TFLOPS = {"H100": 989e12, "H200": 989e12, "A100": 312e12}
@@ -99,7 +99,7 @@ class Meter:
         return Timer()
 
 def seeds_recipe(folder: Path, data: list, out: dict):
-    "The seeds' notebooks: pad every row to 1,024, peft's k-bit preparation, reentrant checkpointing, paged AdamW 32-bit."
+    "The classic Colab notebooks: pad every row to 1,024, peft's k-bit preparation, reentrant checkpointing, paged AdamW 32-bit."
     import torch
     from datasets import Dataset
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training

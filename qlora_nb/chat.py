@@ -12,9 +12,10 @@ from jinja2 import TemplateError
 from peft import PeftModel
 from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 from .template import ensure_chat_template, lock_system
+from .model import inference
 
 # %% auto #0
-__all__ = ['GREEDY', 'GenerationSettings', 'adapter_off', 'chat_inputs', 'ChatEngine']
+__all__ = ['GREEDY', 'GenerationSettings', 'adapter_off', 'chat_inputs', 'ChatEngine', 'answer']
 
 # %% ../nbs/35_chat.ipynb #5daa08f1
 @dataclass
@@ -47,7 +48,10 @@ def adapter_off(model):
     return model.disable_adapter() if isinstance(model, PeftModel) else contextlib.nullcontext()
 
 # %% ../nbs/35_chat.ipynb #6e61fb6a
-def chat_inputs(messages: list | str, tok, system: str | None = None) -> str:
+def chat_inputs(messages: list | str, # a conversation, or one question
+                tok, # the model's tokenizer
+                system: str | None = None, # a system prompt to put first when the conversation has none
+               ) -> str:
     "The conversation `messages` (or one question) rendered for the assistant's next reply."
     messages = [{"role": "user", "content": messages}] if isinstance(messages, str) else list(messages)
     msgs = lock_system(messages, system)
@@ -69,7 +73,11 @@ class _StopOn(StoppingCriteria):
 # %% ../nbs/35_chat.ipynb #ce2c8e46
 class ChatEngine:
     "Multi-turn chat with `model`: streamed replies, generation settings, stop on request, adapter on or off."
-    def __init__(self, model, tok, settings: GenerationSettings | None = None, system: str | None = None):
+    def __init__(self, model, # a model, with or without a peft adapter
+                 tok, # its tokenizer
+                 settings: GenerationSettings | None = None, # how to sample (default: `GenerationSettings()`)
+                 system: str | None = None, # a system prompt for conversations that have none
+                ):
         self.model, self.tok, self.settings, self.system = model, ensure_chat_template(tok), settings or GenerationSettings(), system
         self.lock, self.stop_event = threading.Lock(), threading.Event()
 
@@ -81,19 +89,19 @@ class ChatEngine:
         self.stop_event.set()
 
     def _generate(self, ids: dict, settings: GenerationSettings, adapter: bool, streamer=None):
-        was_training = self.model.training
-        self.model.eval()  # in train mode, gradient checkpointing turns the KV cache off
-        try:
-            with (contextlib.nullcontext() if adapter else adapter_off(self.model)), torch.inference_mode():
-                if settings.seed is not None: torch.manual_seed(settings.seed)
-                return self.model.generate(**ids, **settings.kwargs(), streamer=streamer, pad_token_id=self.tok.pad_token_id,
-                                           stopping_criteria=StoppingCriteriaList([_StopOn(self.stop_event)]))
-        finally: self.model.train(was_training)
+        with (contextlib.nullcontext() if adapter else adapter_off(self.model)), inference(self.model):
+            if settings.seed is not None: torch.manual_seed(settings.seed)
+            return self.model.generate(**ids, **settings.kwargs(), streamer=streamer, pad_token_id=self.tok.pad_token_id,
+                                       stopping_criteria=StoppingCriteriaList([_StopOn(self.stop_event)]))
 
     def _tokenize(self, texts: list) -> dict:
         return self.tok(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.model.device)
 
-    def stream(self, messages: list | str, adapter: bool = True, settings: GenerationSettings | None = None, **overrides):
+    def stream(self, messages: list | str, # a conversation, or one question
+               adapter: bool = True, # the fine-tuned model (False: its base, the adapter switched off)
+               settings: GenerationSettings | None = None, # how to sample (else the engine's)
+               **overrides, # fields of `GenerationSettings` to change for this reply
+              ):
         "The reply to `messages`, piece by piece as it is generated; with `adapter=False`, the base model's."
         s = replace(settings or self.settings, **overrides)
         ids = self._tokenize([chat_inputs(messages, self.tok, self.system)])
@@ -109,12 +117,21 @@ class ChatEngine:
             finally: self.stop_event.set(); t.join()
         if error: raise error[0]
 
-    def reply(self, messages: list | str, adapter: bool = True, settings: GenerationSettings | None = None, **overrides) -> str:
+    def reply(self, messages: list | str, # a conversation, or one question
+              adapter: bool = True, # the fine-tuned model (False: its base, the adapter switched off)
+              settings: GenerationSettings | None = None, # how to sample (else the engine's)
+              **overrides, # fields of `GenerationSettings` to change for this reply
+             ) -> str:
         "The whole reply to `messages`."
         return "".join(self.stream(messages, adapter, settings, **overrides)).strip()
 
-    def replies(self, conversations: list, adapter: bool = True, bs: int = 8,
-                settings: GenerationSettings | None = None, done=None, **overrides) -> list:
+    def replies(self, conversations: list, # the conversations (or questions) to answer
+                adapter: bool = True, # the fine-tuned model (False: its base)
+                bs: int = 8, # conversations per batch
+                settings: GenerationSettings | None = None, # how to sample (else the engine's)
+                done=None, # called with each batch's count of replies (a progress bar)
+                **overrides, # fields of `GenerationSettings` to change
+               ) -> list:
         "The replies to many conversations, `bs` at a time in left-padded batches; `done(n)` is told of each batch's `n` replies."
         s, out, side = replace(settings or self.settings, **overrides), [], self.tok.padding_side
         self.tok.padding_side = "left"  # generation continues each row from its last token
@@ -128,3 +145,13 @@ class ChatEngine:
                 if done: done(len(gen))
         finally: self.tok.padding_side = side
         return [o.strip() for o in out]
+
+# %% ../nbs/35_chat.ipynb #7c21b860
+def answer(model, # the model
+           tok, # its tokenizer
+           prompt: str | list, # a question, or a conversation
+           max_new_tokens: int = 48, # the longest answer
+           system: str | None = None, # a system prompt for a conversation that has none
+          ) -> str:
+    "The model's greedy reply to `prompt`, through a `ChatEngine`."
+    return ChatEngine(model, tok, GREEDY, system=system).reply(prompt, max_new_tokens=max_new_tokens)

@@ -35,7 +35,12 @@ def html_markdown(text: str) -> str:
 # %% ../nbs/80_chatpanel.ipynb #d088dca1
 _BUBBLE = {"user": "#dbeafe", "base": "#f3f4f6", "tuned": "#dcfce7", "model": "#f3f4f6"}
 
-def html_message(who: str, label: str, text: str, live: bool = False, note: str = "") -> str:
+def html_message(who: str, # the bubble's style: user, tuned, base or model
+                 label: str, # the name shown above it
+                 text: str, # the message
+                 live: bool = False, # still streaming: show a cursor
+                 note: str = "", # a small line under it (seed, time)
+                ) -> str:
     "One message as an escaped HTML bubble; `live` adds a cursor (still streaming), `note` a small line under it."
     cursor = "<span class='q-cursor'>▌</span>" if live else ""
     foot = f"<div style='font-size:11px;color:#6b7280'>{html.escape(note)}</div>" if note else ""
@@ -49,7 +54,10 @@ def _note(m: dict) -> str:
     if m.get("error"): bits.append(f"error: {m['error']}")
     return " · ".join(bits)
 
-def html_answer(m: dict, tuned_label: str = "fine-tuned", live: bool = False) -> str:
+def html_answer(m: dict, # an assistant message, with `base` when compared
+                tuned_label: str = "fine-tuned", # the name of the model that answered
+                live: bool = False, # still streaming
+               ) -> str:
     "An assistant message: one bubble, or base and fine-tuned bubbles side by side when it has a base answer."
     if "base" not in m: return html_message("tuned" if tuned_label == "fine-tuned" else "model", tuned_label, m["content"], live, _note(m))
     live_base = live and not m["content"]  # the base model answers first
@@ -79,8 +87,12 @@ def _engine(model_or_run, tok=None):
 # %% ../nbs/80_chatpanel.ipynb #c5234802
 class ChatPanel:
     "A multi-turn chat with a model (a run from `finetune`, an exported folder, or a model and tokenizer): streamed, stoppable, compared with its base."
-    def __init__(self, model_or_run, tok=None, settings: GenerationSettings | None = None, system: str | None = None,
-                 compare: bool = False):
+    def __init__(self, model_or_run, # a `Run`, an exported folder, a model (with `tok`) or a `ChatEngine`
+                 tok=None, # the model's tokenizer, when a model is given
+                 settings: GenerationSettings | None = None, # how to sample at first
+                 system: str | None = None, # the system prompt at first (default: the one the run trained with)
+                 compare: bool = False, # show the base model's answer beside each one
+                ):
         self.engine, trained_system = _engine(model_or_run, tok)
         self.messages, self.last_stream, self._thread, self._stopped = [], [], None, False
         self._build(settings or self.engine.settings, system if system is not None else trained_system or "")

@@ -32,7 +32,7 @@ def demo(output_dir: str = "runs", **overrides) -> dict:
     model, tok = load_model(cfg)
     run = finetune(cfg, demo_dataset(), model=model, tok=tok, monitor=True)
     ev = evaluate(run.model, tok, demo_dataset(heldout=True), cfg)
-    ev.save(run.dir/"evaluation.json")
+    ev.save(run.folder.evaluation)
     _show(f"Answers to questions the model was not trained on (loss {run.losses[0]:.2f} -> {run.losses[-1]:.2f}, "
           f"{run.trainer.state.global_step} steps):", [(r["prompt"].removeprefix("user: "), (r["base"], r["fine-tuned"])) for r in ev.rows])
     print(f"\nOn those questions, against the answers in the trained style:\n{ev.summary()}")
@@ -49,7 +49,7 @@ def train(config: str, resume: str | None = None):
     if not cfg.data: raise ValueError(f'{config}: set "data" to the training data (a file, folder, glob or Hub name)')
     train_ds, val_ds = split_data(load_data(cfg.data), cfg.val_frac, cfg.seed)
     run = finetune(cfg, train_ds, val_ds, resume=resume or False, monitor=True)
-    print(f"\n{run}\nadapter: {run.dir/'adapter'}")
+    print(f"\n{run}\nadapter: {run.folder.adapter}")
     return run
 
 def main(argv: list | None = None):
@@ -63,9 +63,11 @@ def main(argv: list | None = None):
     t = sub.add_parser("train", help="fine-tune as a QLoRAConfig JSON file says")
     t.add_argument("config", help="QLoRAConfig JSON file; its \"data\" field names the training rows")
     t.add_argument("--resume", nargs="?", const=True, default=None, help="continue the newest run (or the run folder given) from its checkpoint")
+    p.add_argument("--debug", action="store_true", help="on an error, show the whole traceback, not only its one line")
     args = p.parse_args(argv)
     try:
         if args.command == "demo": demo(output_dir=args.output_dir)
         if args.command == "train": train(args.config, args.resume)
-    except (DataError, PreflightError, OutOfMemory, ValueError, FileNotFoundError) as e:
+    except (DataError, PreflightError, OutOfMemory, ValueError, OSError) as e:  # a missing file, a full disk, the Hub out of reach
+        if args.debug: raise
         sys.exit(f"qlora-nb: {e}")

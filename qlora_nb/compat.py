@@ -4,12 +4,13 @@
 
 # %% ../nbs/01_compat.ipynb #f1f28383
 from __future__ import annotations
-import dataclasses, logging
+import dataclasses, inspect, logging, re, sys, warnings
 from importlib.metadata import version, PackageNotFoundError
 
 # %% auto #0
-__all__ = ['WIDGET_VIEW', 'QUIET', 'installed', 'checkpointing_args', 'seed_all', 'drop_quantization_config', 'widget_bundle',
-           'accordion', 'quiet_library_messages', 'StopChannel']
+__all__ = ['WIDGET_VIEW', 'QUIET', 'DEPRECATED', 'installed', 'checkpointing_args', 'seed_all', 'drop_quantization_config',
+           'widget_bundle', 'accordion', 'quiet_library_messages', 'quiet_deprecations', 'keep_trainable',
+           'honours_position_ids', 'use_liger', 'StopChannel']
 
 # %% ../nbs/01_compat.ipynb #1be8a08a
 def installed(pkg: str) -> str | None:
@@ -75,6 +76,47 @@ def quiet_library_messages():
         if not any(isinstance(f, _Drop) for f in log.filters): log.addFilter(_Drop(start))
 
 quiet_library_messages()
+
+# %% ../nbs/01_compat.ipynb #e9e8dd27
+DEPRECATED = [r".*is_gradient_checkpointing.*"] # FutureWarnings of transformers that trl triggers, not the user
+
+def quiet_deprecations():
+    "Drop the `DEPRECATED` warnings (called when qlora_nb is imported)."
+    for pattern in DEPRECATED: warnings.filterwarnings("ignore", message=pattern, category=FutureWarning)
+
+quiet_deprecations()
+
+# %% ../nbs/01_compat.ipynb #ca6b6053
+def keep_trainable(model):
+    "Stop bitsandbytes from repacking `model`'s 4-bit CPU weights into its inference-only layout."
+    import bitsandbytes as bnb
+    for m in model.modules():
+        if isinstance(m, bnb.nn.Linear4bit): m.support_avx512bf16_for_cpu = False
+    return model
+
+# %% ../nbs/01_compat.ipynb #b5621832
+def honours_position_ids(model) -> bool:
+    "Whether `model` (or the model under its peft adapter) builds its attention mask from `position_ids`."
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    inner = getattr(base, "model", base)
+    try: src = inspect.getsource(type(inner).forward)
+    except (OSError, TypeError): return False
+    return bool(re.search(r'(create_causal_mask|mask_function)\([^)]*position_ids=position_ids|"position_ids": position_ids', src))
+
+# %% ../nbs/01_compat.ipynb #08740b2a
+def use_liger(model) -> bool:
+    "Put Liger's kernels into `model` alone, if they can run on it; transformers' classes stay as they were for models loaded later."
+    import importlib.util
+    if not (model.device.type == "cuda" and importlib.util.find_spec("liger_kernel")): return False
+    from liger_kernel.transformers import _apply_liger_kernel_to_instance
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    mod = sys.modules[type(base).__module__]  # the transformers module of this architecture, e.g. modeling_llama
+    saved = dict(vars(mod))
+    try: _apply_liger_kernel_to_instance(model=base, rope=False)
+    finally:
+        for k, v in saved.items():
+            if getattr(mod, k, None) is not v: setattr(mod, k, v)
+    return True
 
 # %% ../nbs/01_compat.ipynb #a5ce9bda
 class StopChannel:

@@ -4,13 +4,14 @@
 
 # %% ../nbs/00_config.ipynb #c77f799c
 from __future__ import annotations
-import contextlib, difflib, json, os, re, tempfile
+import contextlib, difflib, functools, json, os, re, shutil, tempfile
 from dataclasses import dataclass, field, fields, asdict
 from fastcore.basics import patch
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['CHOICES', 'RANGES', 'PRESETS', 'QLoRAConfig', 'validate', 'atomic_write', 'progress_bars', 'compute_dtype']
+__all__ = ['CHOICES', 'RANGES', 'PRESETS', 'QLoRAConfig', 'validate', 'atomic_write', 'replace_dir', 'progress_bars', 'Machine',
+           'machine', 'compute_dtype']
 
 # %% ../nbs/00_config.ipynb #0fbebb57
 @dataclass
@@ -110,8 +111,10 @@ def validate(cfg: QLoRAConfig):
         raise ValueError("QLoRAConfig.preview_prompts should be a list of prompts (strings)")
     if cfg.batch_tokens and cfg.batch_tokens < cfg.max_length:
         raise ValueError(f"QLoRAConfig.batch_tokens={cfg.batch_tokens} is below max_length={cfg.max_length}: a row must fit; raise it or set 0 (auto)")
-    if isinstance(cfg.lora_targets, list) and not all(isinstance(t, str) and t for t in cfg.lora_targets):
+    if isinstance(cfg.lora_targets, list) and not (cfg.lora_targets and all(isinstance(t, str) and t for t in cfg.lora_targets)):
         raise ValueError(f"QLoRAConfig.lora_targets={cfg.lora_targets!r} should be 'auto', 'all-linear' or a list of module names")
+    if not cfg.model.strip():
+        raise ValueError("QLoRAConfig.model is empty: give a Hub id (org/name), a local folder, or 'embedded'")
 
 # %% ../nbs/00_config.ipynb #4056c6e6
 def atomic_write(path, text: str):
@@ -126,6 +129,17 @@ def atomic_write(path, text: str):
         Path(tmp).unlink(missing_ok=True)
         raise
 
+# %% ../nbs/00_config.ipynb #7bc03402
+def replace_dir(tmp, # a complete folder
+                dest, # where it goes; what was there is replaced
+               ):
+    "Move the complete folder `tmp` to `dest`, replacing what was there."
+    tmp, dest = Path(tmp), Path(dest)
+    old = dest.with_name(f".{dest.name}.old")
+    if dest.exists(): dest.rename(old)
+    tmp.rename(dest)
+    shutil.rmtree(old, ignore_errors=True)
+
 # %% ../nbs/00_config.ipynb #e129e509
 @contextlib.contextmanager
 def progress_bars(on: bool):
@@ -138,6 +152,24 @@ def progress_bars(on: bool):
     finally:
         if was[0] and not on: datasets.enable_progress_bars()
         if was[1] and not on: hf_logging.enable_progress_bar()
+
+# %% ../nbs/00_config.ipynb #c5879665
+@dataclass(frozen=True)
+class Machine:
+    "The device this process trains on, worked out once."
+    device: str # "cuda" or "cpu"
+    name: str # the GPU's name, or "CPU"
+    bf16: bool # it computes in bfloat16
+
+    @property
+    def cuda(self) -> bool: return self.device == "cuda"
+
+@functools.cache
+def machine() -> Machine:
+    "This process's `Machine`."
+    import torch
+    if not torch.cuda.is_available(): return Machine("cpu", "CPU", False)
+    return Machine("cuda", torch.cuda.get_device_name(), torch.cuda.is_bf16_supported())
 
 # %% ../nbs/00_config.ipynb #0da7c2cc
 def _unknown_key(key):
@@ -188,5 +220,5 @@ def compute_dtype(cfg: QLoRAConfig):
     "The `torch.dtype` for matrix products: the config's, or on \"auto\" the best the hardware has."
     import torch
     if cfg.compute_dtype != "auto": return getattr(torch, cfg.compute_dtype)
-    if not torch.cuda.is_available(): return torch.float32
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    if not machine().cuda: return torch.float32
+    return torch.bfloat16 if machine().bf16 else torch.float16

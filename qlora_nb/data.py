@@ -119,7 +119,12 @@ def _role(raw, where):
     return ROLES[raw.lower()]
 
 # %% ../nbs/10_data.ipynb #ca21d49a
-def parse_chat(rec, where, turns_key="messages", role_key="role", content_key="content"):
+def parse_chat(rec, # the record
+               where, # where it came from, for messages (`file row 3`)
+               turns_key="messages", # the field holding the turns
+               role_key="role", # each turn's role field
+               content_key="content", # each turn's text field
+              ):
     "A chat record (`messages`, or ShareGPT's `conversations` of `from`/`value`) as one conversation."
     problems, turns = [], []
     if rec.get("system"): turns.append(_turn("system", rec["system"], problems))
@@ -192,7 +197,10 @@ def parse_text(text: str) -> dict:
     return {"messages": turns, "text": "", "problem": ""}
 
 # %% ../nbs/10_data.ipynb #cd511ca4
-def parse_record(rec: dict, fmt: str, where: str) -> list:
+def parse_record(rec: dict, # the record
+                 fmt: str, # its format (one of `FORMATS`)
+                 where: str, # where it came from, for messages (`file row 3`)
+                ) -> list:
     "The conversations in one record of format `fmt`."
     need = {"chat": "messages", "sharegpt": "conversations", "seed_tasks": "instances"}.get(fmt)
     if need and need not in rec:
@@ -235,13 +243,19 @@ def normalize_text(s: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", s).strip()
 
 # %% ../nbs/10_data.ipynb #7aee4471
-def repeated_lines(docs: list, min_share: float = 0.05, min_count: int = 3) -> set:
+def repeated_lines(docs: list, # the documents' texts
+                   min_share: float = 0.05, # the share of documents a line must be in
+                   min_count: int = 3, # and the fewest documents
+                  ) -> set:
     "Lines (of 8 characters or more) found in at least `min_share` of the documents and `min_count` of them."
     counts = Counter(l for d in docs for l in {l.strip() for l in d.split("\n")} if len(l.strip()) >= 8)
     need = max(min_count, min_share * len(docs))
     return {l for l, c in counts.items() if c >= need}
 
-def drop_lines(s: str, lines: set, patterns: list) -> tuple:
+def drop_lines(s: str, # a document
+               lines: set, # exact lines to drop (from `repeated_lines`)
+               patterns: list, # regexes of lines to drop
+              ) -> tuple:
     "`s` without the lines in `lines` or matching a regex in `patterns`, and how many were dropped."
     keep = [l for l in s.split("\n") if l.strip() not in lines and not any(re.search(p, l) for p in patterns)]
     return "\n".join(keep), s.count("\n") + 1 - len(keep)
@@ -272,7 +286,11 @@ def _overlap_start(text, a, b, overlap, n_tok) -> int:
         if n_tok(text[s:b]) <= overlap: return s
     return b
 
-def chunk_text(text: str, tok=None, chunk_tokens: int = 1024, overlap: int = 64) -> list:
+def chunk_text(text: str, # a document
+               tok=None, # a tokenizer to count tokens with; else about 4 characters a token
+               chunk_tokens: int = 1024, # the longest chunk
+               overlap: int = 64, # tokens each chunk repeats from the end of the one before
+              ) -> list:
     "`text` cut into chunks of at most `chunk_tokens` tokens on natural boundaries, each starting with the end of the one before."
     n_tok = (lambda s: len(tok(s, add_special_tokens=False)["input_ids"])) if tok else (lambda s: (len(s) + 3) // 4)
     if n_tok(text) <= chunk_tokens: return [text]
@@ -466,7 +484,10 @@ def load_data(source, # a file, folder, glob, Hub name, `Dataset`, `DataFrame` o
     return (ds, report) if return_report else ds
 
 # %% ../nbs/10_data.ipynb #3e1004a1
-def split_data(ds: Dataset, val_frac: float = 0.05, seed: int = 42) -> tuple:
+def split_data(ds: Dataset, # rows from `load_data`
+               val_frac: float = 0.05, # the share held out (0: none)
+               seed: int = 42, # the shuffle's seed: the same rows are held out every time
+              ) -> tuple:
     "`(train, val)`: a deterministic hold-out of `val_frac` of the rows (at least one); `val` is None when `val_frac` is 0."
     if not val_frac: return ds, None
     if len(ds) < 2: raise DataError(f"{len(ds)} row: need at least 2 to hold one out for evaluation; add rows or set val_frac=0")

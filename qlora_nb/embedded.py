@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_embedded.ipynb #1acf040f
 from __future__ import annotations
-import importlib.util, json, os, shutil, tempfile
+import importlib.util, json, os, re, shutil, tempfile
 from pathlib import Path
 from .config import QLoRAConfig
 from .compat import drop_quantization_config
@@ -67,9 +67,15 @@ def embedded_model(cache: Path | None = None) -> Path:
     return dest
 
 # %% ../nbs/02_embedded.ipynb #443b4001
+def _hub_id(name: str) -> bool: return bool(re.fullmatch(r"[\w.-]+(/[\w.-]+)?", name)) and not name.startswith(".")
+
 def model_path(cfg: QLoRAConfig) -> str:
-    "Where `cfg.model` loads from: the embedded model's folder, or the Hub id or folder as given."
-    return str(embedded_model()) if cfg.model == "embedded" else cfg.model
+    "Where `cfg.model` loads from: the embedded model's folder, a local folder, or a Hub id; a path to no folder is refused."
+    if cfg.model == "embedded": return str(embedded_model())
+    if (p := Path(cfg.model).expanduser()).is_dir(): return str(p)
+    if _hub_id(cfg.model): return cfg.model
+    shown = f".../{p.name}" if p.is_absolute() else cfg.model  # no home folder in a message
+    raise FileNotFoundError(f"model={shown!r}: no such folder, and not a Hub id (org/name); check the path")
 
 def load_tokenizer(cfg: QLoRAConfig):
     "The model's tokenizer, with a padding token (its end-of-sequence token when it has none)."

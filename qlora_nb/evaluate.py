@@ -15,6 +15,7 @@ from datasets import Dataset
 from tqdm.auto import tqdm
 from .config import QLoRAConfig, atomic_write
 from .template import tokenize_data
+from .model import inference
 from .chat import ChatEngine, GREEDY, adapter_off
 
 # %% auto #0
@@ -30,21 +31,27 @@ def _batches(tds: Dataset, bs: int, pad_id: int):
         labels = torch.tensor([l + [-100] * (n - len(l)) for l in rows["labels"]])
         yield ids, torch.arange(n) < torch.tensor([len(r) for r in rows["input_ids"]])[:, None], labels
 
-def reply_loss(model, tds: Dataset, pad_id: int, bs: int = 4) -> tuple:
+def reply_loss(model, # the model
+               tds: Dataset, # tokenized rows (`tokenize_data`)
+               pad_id: int, # the padding token's id
+               bs: int = 4, # rows per batch
+              ) -> tuple:
     "`(summed loss, token count)` over the trained (reply) tokens of tokenized rows `tds`."
-    total, count, was_training = 0.0, 0, model.training
-    model.eval()
-    try:
-        with torch.inference_mode():
-            for ids, mask, labels in _batches(tds, bs, pad_id):
-                logits = model(input_ids=ids.to(model.device), attention_mask=mask.long().to(model.device)).logits
-                total += F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten().to(logits.device),
-                                         ignore_index=-100, reduction="sum").item()
-                count += int((labels[:, 1:] != -100).sum())
-    finally: model.train(was_training)
+    total, count = 0.0, 0
+    with inference(model):
+        for ids, mask, labels in _batches(tds, bs, pad_id):
+            logits = model(input_ids=ids.to(model.device), attention_mask=mask.long().to(model.device)).logits
+            total += F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), labels[:, 1:].flatten().to(logits.device),
+                                     ignore_index=-100, reduction="sum").item()
+            count += int((labels[:, 1:] != -100).sum())
     return total, count
 
-def perplexity(model, tok, ds: Dataset, cfg: QLoRAConfig, adapter: bool = True) -> float:
+def perplexity(model, # the model
+               tok, # its tokenizer
+               ds: Dataset, # rows from `load_data`
+               cfg: QLoRAConfig, # for `max_length` and `system_prompt`, as in training
+               adapter: bool = True, # the fine-tuned model (False: its base)
+              ) -> float:
     "Perplexity of `model` on the replies of `ds` (rows from `load_data`), tokenized as for training."
     tds = tokenize_data(ds, tok, cfg, verbose=False)
     with (contextlib.nullcontext() if adapter else adapter_off(model)):
@@ -131,7 +138,13 @@ class Evaluation:
 # %% ../nbs/50_evaluate.ipynb #849c5a03
 def _prompt_text(msgs: list) -> str: return "\n".join(f"{m['role']}: {m['content']}" for m in msgs)
 
-def evaluate(model, tok, ds: Dataset, cfg: QLoRAConfig, base: bool = True, max_new_tokens: int | None = None, bs: int = 8,
+def evaluate(model, # the fine-tuned model
+             tok, # its tokenizer
+             ds: Dataset, # held-out rows from `load_data`, with reference answers
+             cfg: QLoRAConfig, # the run's config (`max_length`, `system_prompt`)
+             base: bool = True, # also the base model, the adapter switched off
+             max_new_tokens: int | None = None, # the longest answer (None: a little over the longest reference)
+             bs: int = 8, # rows per batch
              progress: bool = True, # a progress bar (in the notebook, or the terminal) over the rows scored and answered
             ) -> Evaluation:
     "Perplexity and text metrics of the fine-tuned `model` (and of its base) on held-out rows `ds`."
@@ -202,7 +215,13 @@ class Audit:
         rows = [{**r, "passed": "pass" if r["passed"] else "FAIL", "failures": "; ".join(r["failures"])} for r in self.rows]
         return f"<b>{html.escape(repr(self))}</b>" + html_table(rows, ["prompt", "model", "passed", "failures", "reply"])
 
-def audit(model, tok, checks, base: bool = True, max_new_tokens: int = 128, system: str | None = None) -> Audit:
+def audit(model, # the fine-tuned model
+          tok, # its tokenizer
+          checks, # `Check`s, or a file or list of them
+          base: bool = True, # also the base model
+          max_new_tokens: int = 128, # the longest answer
+          system: str | None = None, # a system prompt to ask with
+         ) -> Audit:
     "Ask the fine-tuned `model` (and its base) every check's prompt greedily; report which rules hold."
     checks, chat, rows = load_checks(checks), ChatEngine(model, tok, GREEDY, system=system), []
     for name, adapter in ([("base", False)] if base else []) + [("fine-tuned", True)]:

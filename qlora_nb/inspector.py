@@ -20,7 +20,10 @@ __all__ = ['TRAINED', 'MASKED', 'CUT', 'token_lengths', 'dataset_stats', 'html_t
            'length_histogram', 'DatasetInspector', 'html_stats']
 
 # %% ../nbs/70_inspector.ipynb #ec88f652
-def token_lengths(ds: Dataset, tok, system: str | None = None) -> np.ndarray:
+def token_lengths(ds: Dataset, # rows from `load_data`
+                  tok, # the model's tokenizer
+                  system: str | None = None, # a system prompt for every conversation, as in training
+                 ) -> np.ndarray:
     "The length in tokens of every row of `ds` as the chat template renders it, in one batched pass."
     if "length" in ds.column_names: return np.array(ds.select_columns(["length"]).to_dict()["length"])
     ensure_chat_template(tok)
@@ -41,7 +44,11 @@ def _count(tok, texts: list, special: bool) -> np.ndarray:
     return np.array([len(i) for i in tok(texts, add_special_tokens=special)["input_ids"]])
 
 # %% ../nbs/70_inspector.ipynb #c875707b
-def dataset_stats(ds: Dataset, lengths: np.ndarray, max_length: int, report=None) -> dict:
+def dataset_stats(ds: Dataset, # rows from `load_data`
+                  lengths: np.ndarray, # their lengths in tokens (`token_lengths`)
+                  max_length: int, # the longest row trained on
+                  report=None, # `load_data`'s report, for what it dropped
+                 ) -> dict:
     "Rows, token-length percentiles, rows over `max_length`, sources, roles, turns and what `load_data` dropped."
     cols = ds.select_columns([c for c in ("messages", "source") if c in ds.column_names]).to_dict()
     msgs = [m for m in cols.get("messages", []) if m]
@@ -58,7 +65,11 @@ def dataset_stats(ds: Dataset, lengths: np.ndarray, max_length: int, report=None
 # %% ../nbs/70_inspector.ipynb #afe0a3fe
 TRAINED, MASKED, CUT = "background:#fde68a;color:#111", "color:#9ca3af", "color:#dc2626;text-decoration:line-through;opacity:.6"
 
-def html_tokens(ids: list, labels: list, tok, max_length: int | None = None) -> str:
+def html_tokens(ids: list, # token ids
+                labels: list, # their labels (-100 where not trained)
+                tok, # the tokenizer, to decode
+                max_length: int | None = None, # tokens past it are struck out
+               ) -> str:
     "HTML of tokens `ids`: trained ones (label not -100) highlighted, masked ones dimmed, those past `max_length` struck out."
     out = []
     for i, (t, l) in enumerate(zip(ids, labels)):
@@ -72,7 +83,10 @@ def html_tokens(ids: list, labels: list, tok, max_length: int | None = None) -> 
             + "".join(out) + "</div>")
 
 # %% ../nbs/70_inspector.ipynb #44aac02f
-def html_row(row: dict, tok, cfg: QLoRAConfig) -> tuple:
+def html_row(row: dict, # a row from `load_data` (or a dropped one)
+             tok, # the model's tokenizer
+             cfg: QLoRAConfig, # for `max_length` and `system_prompt`
+            ) -> tuple:
     "`(html, info)` for one row of a dataset: header and tokens, and the plain facts behind them."
     info = dict(source=row.get("source", ""), row=row.get("row"), problem=row.get("problem") or "", messages=row.get("messages"), text=row.get("text"))
     try:
@@ -115,7 +129,12 @@ def length_histogram(lengths: np.ndarray, max_length: int) -> bytes:
 # %% ../nbs/70_inspector.ipynb #0701a133
 class DatasetInspector:
     "Browse rows as the model sees them: trained tokens highlighted, truncation marked, with the set's numbers."
-    def __init__(self, ds: Dataset, tok, cfg: QLoRAConfig | None = None, report=None, seed: int = 0):
+    def __init__(self, ds: Dataset, # rows from `load_data`
+                 tok, # the model's tokenizer
+                 cfg: QLoRAConfig | None = None, # for `max_length` and `system_prompt`
+                 report=None, # `load_data`'s report: its dropped rows are browsable too
+                 seed: int = 0, # for the Random button
+                ):
         self.ds, self.tok, self.cfg, self.report = ds, ensure_chat_template(tok), cfg or QLoRAConfig(), report
         self.dropped = list(report.dropped) if report is not None else []
         cols = ds.select_columns([c for c in ("source", "problem") if c in ds.column_names]).to_dict()

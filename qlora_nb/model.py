@@ -4,18 +4,19 @@
 
 # %% ../nbs/30_model.ipynb #7d3fd041
 from __future__ import annotations
-import hashlib
+import contextlib, hashlib
 from pathlib import Path
 import qlora_nb.compat  # first: peft and trl import bitsandbytes, whose messages no one can act on are dropped (compat.QUIET)
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig
+from transformers import AutoModelForCausalLM, BitsAndBytesConfig
 from peft import LoraConfig
-from .config import QLoRAConfig, compute_dtype, progress_bars
+from .config import QLoRAConfig, compute_dtype, progress_bars, machine
+from .compat import keep_trainable
 from .embedded import model_path, load_tokenizer
 
 # %% auto #0
-__all__ = ['LORA_TARGETS', 'bnb_config', 'keep_trainable', 'load_model', 'base_fingerprint', 'answer', 'lora_targets',
-           'lora_config', 'trainable']
+__all__ = ['LORA_TARGETS', 'bnb_config', 'load_model', 'inference', 'base_fingerprint', 'lora_targets', 'lora_config',
+           'trainable']
 
 # %% ../nbs/30_model.ipynb #6ad93a04
 def bnb_config(cfg: QLoRAConfig) -> BitsAndBytesConfig | None:
@@ -25,14 +26,6 @@ def bnb_config(cfg: QLoRAConfig) -> BitsAndBytesConfig | None:
     return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type=cfg.quant,
                               bnb_4bit_use_double_quant=cfg.double_quant, bnb_4bit_compute_dtype=compute_dtype(cfg))
 
-# %% ../nbs/30_model.ipynb #fe8e0110
-def keep_trainable(model):
-    "Stop bitsandbytes from repacking `model`'s 4-bit CPU weights into its inference-only layout."
-    import bitsandbytes as bnb
-    for m in model.modules():
-        if isinstance(m, bnb.nn.Linear4bit): m.support_avx512bf16_for_cpu = False
-    return model
-
 # %% ../nbs/30_model.ipynb #25cf98ab
 def load_model(cfg: QLoRAConfig, # the model, its quantisation and compute dtype
                progress: bool = True, # transformers' bar over the weights as they load (off: a view shows the stage)
@@ -41,9 +34,19 @@ def load_model(cfg: QLoRAConfig, # the model, its quantisation and compute dtype
     with progress_bars(progress):
         model = AutoModelForCausalLM.from_pretrained(
             model_path(cfg), quantization_config=bnb_config(cfg), dtype=compute_dtype(cfg),
-            device_map={"": 0} if torch.cuda.is_available() else "cpu",
+            device_map={"": 0} if machine().cuda else "cpu",
             use_safetensors=True, trust_remote_code=cfg.trust_remote_code)
     return keep_trainable(model), load_tokenizer(cfg)
+
+# %% ../nbs/30_model.ipynb #4f9a732d
+@contextlib.contextmanager
+def inference(model):
+    "`model` in eval mode and without autograd for this block; its train or eval mode as before after it."
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode(): yield model
+    finally: model.train(was_training)
 
 # %% ../nbs/30_model.ipynb #6a9ce5bd
 def _weight_files(name: str) -> list:
@@ -55,7 +58,10 @@ def _weight_files(name: str) -> list:
     if not files: raise FileNotFoundError(f"{name}: no .safetensors weights found")
     return files
 
-def base_fingerprint(name: str, samples: int = 16, chunk: int = 4096) -> str:
+def base_fingerprint(name: str, # a model folder or Hub id
+                     samples: int = 16, # pieces read from each weights file
+                     chunk: int = 4096, # bytes per piece
+                    ) -> str:
     "A short hash naming the weights of the model at `name` (a folder or Hub id), however it is loaded."
     h = hashlib.sha256()
     for f in _weight_files(name):
@@ -67,20 +73,6 @@ def base_fingerprint(name: str, samples: int = 16, chunk: int = 4096) -> str:
             for i in range(samples):
                 fh.seek(8 + n + (size - 8 - n - chunk) * i // max(samples - 1, 1)); h.update(fh.read(chunk))
     return h.hexdigest()[:16]
-
-# %% ../nbs/30_model.ipynb #4deed3b9
-def answer(model, tok, prompt: str | list, max_new_tokens: int = 48, system: str | None = None) -> str:
-    "The model's greedy reply to `prompt` (a question, or a list of chat messages)."
-    messages = [{"role": "user", "content": prompt}] if isinstance(prompt, str) else list(prompt)
-    if system: messages = [{"role": "system", "content": system}] + messages
-    ids = tok.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True).to(model.device)
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode():
-            out = model.generate(**ids, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tok.pad_token_id)
-    finally: model.train(was_training)
-    return tok.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True).strip()
 
 # %% ../nbs/30_model.ipynb #01af6657
 _LLAMA = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]

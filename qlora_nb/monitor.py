@@ -6,9 +6,9 @@
 from __future__ import annotations
 import difflib, html, io, time
 import ipywidgets as W
-import torch
 from fastcore.basics import patch
 from .compat import StopChannel
+from .config import machine
 
 # %% auto #0
 __all__ = ['hms', 'in_notebook', 'html_diff', 'record_line', 'Curves', 'TrainingMonitor', 'html_previews']
@@ -36,13 +36,16 @@ def html_diff(before: str, after: str) -> str:
     return " ".join(out)
 
 # %% ../nbs/75_monitor.ipynb #6f113cc1
-def record_line(rec: dict, max_steps: int, times: bool = True) -> str:
+def record_line(rec: dict, # a record from the run's metrics
+                max_steps: int, # the run's steps
+                times: bool = True, # end with elapsed time and ETA
+               ) -> str:
     "A logged record as one line: step, losses, learning rate, grad norm, speed, memory, and (`times`) elapsed and ETA."
     parts = [f"step {rec['step']}/{max_steps}", f"epoch {rec['epoch']:.2f}"]
     for k, label, fmt in [("loss", "loss", ".4f"), ("eval_loss", "eval loss", ".4f"), ("lr", "lr", ".2e"),
                           ("grad_norm", "grad norm", ".3f"), ("tokens_per_s", "tokens/s", ",.0f")]:
         if k in rec: parts.append(f"{label} {rec[k]:{fmt}}")
-    parts.append(f"{'GPU peak' if torch.cuda.is_available() else 'memory'} {rec['memory_gib']:.2f} GiB")
+    parts.append(f"{'GPU peak' if machine().cuda else 'memory'} {rec['memory_gib']:.2f} GiB")
     if times: parts.append(f"elapsed {hms(rec['elapsed'])}, ETA {hms(rec['eta'])}")
     return " · ".join(parts)
 

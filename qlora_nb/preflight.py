@@ -4,23 +4,24 @@
 
 # %% ../nbs/33_preflight.ipynb #1a2f03bd
 from __future__ import annotations
-import dataclasses, os, shutil
+import dataclasses, os, shutil, time
+from pathlib import Path
 from dataclasses import dataclass, field
 import torch
-from .config import QLoRAConfig, compute_dtype
+from .config import QLoRAConfig, compute_dtype, machine
 from .embedded import model_path
 from .model import lora_targets
 
 # %% auto #0
-__all__ = ['GiB', 'device_memory', 'check_bnb', 'MemoryEstimate', 'liger_available', 'estimate_memory', 'advice', 'Preflight',
-           'preflight']
+__all__ = ['GiB', 'device_memory', 'check_bnb', 'model_problem', 'MemoryEstimate', 'liger_available', 'estimate_memory', 'advice',
+           'Preflight', 'preflight']
 
 # %% ../nbs/33_preflight.ipynb #4ff11a22
 GiB = 2**30
 
 def device_memory() -> tuple:
     "`(name, total GiB, free GiB)` of the GPU, or of the machine's memory when there is none."
-    if torch.cuda.is_available():
+    if machine().cuda:
         free, total = torch.cuda.mem_get_info()
         return torch.cuda.get_device_name(), total / GiB, free / GiB
     import psutil
@@ -28,7 +29,7 @@ def device_memory() -> tuple:
     return f"cpu ({os.cpu_count()} cores)", vm.total / GiB, vm.available / GiB
 
 # %% ../nbs/33_preflight.ipynb #5916b6e6
-def check_bnb(device: str = "cuda" if torch.cuda.is_available() else "cpu") -> str:
+def check_bnb(device: str = "cuda" if machine().cuda else "cpu") -> str:
     "`\"\"` if bitsandbytes multiplies by an NF4 matrix correctly on `device`, else what went wrong."
     try:
         import bitsandbytes as bnb, bitsandbytes.functional as F
@@ -40,6 +41,25 @@ def check_bnb(device: str = "cuda" if torch.cuda.is_available() else "cpu") -> s
         return "" if err < 1e-2 else f"bitsandbytes gives wrong 4-bit products on {device} (relative error {err:.2g})"
     except Exception as e:
         return f"bitsandbytes cannot run 4-bit on {device} ({type(e).__name__}: {str(e)[:120]}); reinstall it: pip install -U bitsandbytes"
+
+# %% ../nbs/33_preflight.ipynb #7f9bacd5
+def model_problem(cfg: QLoRAConfig, # the run's config
+                  timeout: float = 5.0, # seconds to wait for the Hub
+                 ) -> str:
+    "Why `cfg.model` cannot be loaded here, in one line, or an empty string."
+    try: name = model_path(cfg)
+    except FileNotFoundError as e: return str(e)
+    if Path(name).is_dir(): return ""
+    from huggingface_hub import model_info, try_to_load_from_cache
+    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
+    if isinstance(try_to_load_from_cache(name, "config.json"), str): return ""  # downloaded before
+    try: model_info(name, timeout=timeout)
+    except GatedRepoError: return f"model {name!r} is gated on the Hub: accept its terms there and log in with a token that may read it"
+    except RepositoryNotFoundError: return f"model {name!r}: no such model on the Hub (or a private one: log in with a token that may read it)"
+    except Exception as e:
+        return (f"model {name!r} is not downloaded here and the Hub cannot be reached ({type(e).__name__}): "
+                "connect to the network, or download the model and give its folder")
+    return ""
 
 # %% ../nbs/33_preflight.ipynb #b8283bdd
 @dataclass
@@ -68,9 +88,12 @@ def _linear_params(model, targets):
 def liger_available() -> bool:
     "Whether Liger's kernels can run here: a CUDA GPU and liger-kernel installed."
     import importlib.util
-    return torch.cuda.is_available() and importlib.util.find_spec("liger_kernel") is not None
+    return machine().cuda and importlib.util.find_spec("liger_kernel") is not None
 
-def estimate_memory(cfg: QLoRAConfig, model_config=None, tokens: int | None = None) -> MemoryEstimate:
+def estimate_memory(cfg: QLoRAConfig, # the run's config
+                    model_config=None, # the model's transformers config (else read from `cfg.model`)
+                    tokens: int | None = None, # tokens per forward pass (else `cfg`'s batch)
+                   ) -> MemoryEstimate:
     "The estimated peak memory of training `cfg`'s model on `tokens` tokens per forward pass (default: `cfg`'s batch), with `cfg`'s LoRA."
     from transformers import AutoConfig, AutoModelForCausalLM
     mc = model_config or AutoConfig.from_pretrained(model_path(cfg), trust_remote_code=cfg.trust_remote_code)
@@ -83,7 +106,7 @@ def estimate_memory(cfg: QLoRAConfig, model_config=None, tokens: int | None = No
     tokens = tokens or (cfg.batch_tokens if cfg.packing and cfg.batch_tokens else cfg.micro_bs * cfg.max_length)
     h, L = mc.hidden_size, mc.num_hidden_layers
     per_layer = tokens * (10 * h + 4 * getattr(mc, "intermediate_size", 4 * h)) * e
-    kept = 0 if cfg.offload_activations and torch.cuda.is_available() else L * tokens * h * e  # the layer inputs, unless offloaded
+    kept = 0 if cfg.offload_activations and machine().cuda else L * tokens * h * e  # the layer inputs, unless offloaded
     acts = kept + per_layer if cfg.gradient_checkpointing else L * per_layer
     half = dtype == torch.bfloat16 and cfg.quant != "none"  # bfloat16: norms, embeddings and adapter stay in bfloat16 (see `finetune`)
     bytes_other = e if half or cfg.quant == "none" else 4  # else prepare_model_for_kbit_training makes them float32
@@ -92,14 +115,17 @@ def estimate_memory(cfg: QLoRAConfig, model_config=None, tokens: int | None = No
                           activations=acts / GiB, logits=logits / GiB)
 
 # %% ../nbs/33_preflight.ipynb #1986e933
-def advice(cfg: QLoRAConfig, free_gib: float, model_config=None) -> list:
+def advice(cfg: QLoRAConfig, # the run's config
+           free_gib: float, # the memory there is
+           model_config=None, # the model's transformers config (else read from `cfg.model`)
+          ) -> list:
     "Changes to `cfg` (as field overrides) that would make the estimate fit in `free_gib`, cheapest first."
     tries = []
     bs, acc = cfg.micro_bs, cfg.grad_accum
     while bs > 1: bs, acc = bs // 2, acc * 2; tries.append(dict(micro_bs=bs, grad_accum=acc))
     if not cfg.gradient_checkpointing: tries = [dict(gradient_checkpointing=True)] + [dict(t, gradient_checkpointing=True) for t in tries]
     base = tries[-1] if tries else {}
-    if torch.cuda.is_available() and not cfg.offload_activations:
+    if machine().cuda and not cfg.offload_activations:
         base = dict(base, gradient_checkpointing=True, offload_activations=True)
         tries.append(base)
     n = cfg.max_length
@@ -126,16 +152,20 @@ class Preflight:
         return "\n".join(lines + [f"PROBLEM: {p}" for p in self.problems])
 
 # %% ../nbs/33_preflight.ipynb #f1739826
-def preflight(cfg: QLoRAConfig, model_config=None, min_disk_gib: float = 1.0) -> Preflight:
-    "Check the device, bitsandbytes, disk and memory for `cfg` before loading its model."
+def preflight(cfg: QLoRAConfig, # the run's config
+              model_config=None, # the model's transformers config (else read from `cfg.model`)
+              min_disk_gib: float = 1.0, # free disk the run folder needs at least
+             ) -> Preflight:
+    "Check the model, the device, bitsandbytes, disk and memory for `cfg` before loading its model."
     name, total, free = device_memory()
-    bf16 = torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    bf16 = machine().cuda and machine().bf16
     os.makedirs(cfg.output_dir, exist_ok=True)
     disk = shutil.disk_usage(cfg.output_dir).free / GiB
+    if model_config is None and (problem := model_problem(cfg)): return Preflight(name, total, free, bf16, disk, None, [problem])
     est = estimate_memory(cfg, model_config)
     problems = []
     if cfg.quant in ("nf4", "fp4", "int8") and (err := check_bnb()): problems.append(err)
-    if cfg.compute_dtype == "bfloat16" and torch.cuda.is_available() and not bf16:
+    if cfg.compute_dtype == "bfloat16" and machine().cuda and not bf16:
         problems.append(f"{name} has no bfloat16: set compute_dtype='float16' (or 'auto')")
     if disk < min_disk_gib: problems.append(f"only {disk:.1f} GiB free on disk for {cfg.output_dir}: free some space or set output_dir")
     if est.total > free:

@@ -31,7 +31,10 @@ def ensure_chat_template(tok):
     return tok
 
 # %% ../nbs/20_template.ipynb #5896b95b
-def render(messages: list, tok, add_generation_prompt: bool = False) -> str:
+def render(messages: list, # a conversation
+           tok, # the model's tokenizer
+           add_generation_prompt: bool = False, # end with the opening of the assistant's next turn
+          ) -> str:
     "The conversation as the model reads it, through the tokenizer's chat template."
     return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
 
@@ -60,7 +63,10 @@ def tokenize_chat(messages: list, tok) -> tuple:
     labels = [t if any(s < e_ and e > s_ for s_, e_ in spans) else -100 for t, (s, e) in zip(ids, enc["offset_mapping"])]
     return ids, labels
 
-def trained_spans(ids: list, labels: list, tok) -> list:
+def trained_spans(ids: list, # a row's token ids
+                  labels: list, # its labels (-100 where not trained)
+                  tok, # the tokenizer, to decode
+                 ) -> list:
     "The decoded runs of trained tokens: what the loss sees."
     runs, cur = [], []
     for t, l in zip(ids, labels):
@@ -81,7 +87,11 @@ def lock_system(messages: list, system: str | None) -> list:
     if system is None: return messages
     return [{"role": "system", "content": system}] + [m for m in messages if m["role"] != "system"]
 
-def tokenize_row(row: dict, tok, max_length: int, system: str | None = None) -> dict:
+def tokenize_row(row: dict, # a row from `load_data` (messages, or a document's text)
+                 tok, # the model's tokenizer
+                 max_length: int, # the longest row trained on; longer ones are cut
+                 system: str | None = None, # a system prompt for every conversation (None: the rows' own)
+                ) -> dict:
     "`input_ids`, `labels` (assistant-only), full `length` and whether it was `truncated`, for one row."
     if row.get("messages"): ids, labels = tokenize_chat(lock_system(row["messages"], system), tok)
     else:
@@ -90,7 +100,11 @@ def tokenize_row(row: dict, tok, max_length: int, system: str | None = None) -> 
     return {"input_ids": ids[:max_length], "labels": labels[:max_length], "length": len(ids), "truncated": len(ids) > max_length}
 
 # %% ../nbs/20_template.ipynb #0001837f
-def tokenize_data(ds: Dataset, tok, cfg: QLoRAConfig, verbose: bool = True) -> Dataset:
+def tokenize_data(ds: Dataset, # rows from `load_data`
+                  tok, # the model's tokenizer
+                  cfg: QLoRAConfig, # for `max_length`, `long_rows` and `system_prompt`
+                  verbose: bool = True, # report truncated and dropped rows, show progress
+                 ) -> Dataset:
     "`ds` tokenized for training with `cfg.max_length`, `cfg.long_rows` and `cfg.system_prompt`."
     ensure_chat_template(tok)
     with progress_bars(verbose):
@@ -125,7 +139,12 @@ def show_row(row: dict, tok) -> str:
     if row["truncated"]: out.append(f"✂ … {row['length'] - len(row['input_ids'])} more tokens cut")
     return "".join(out)
 
-def inspect_dataset(ds: Dataset, tok, cfg: QLoRAConfig | None = None, n: int = 3, seed: int = 0) -> list:
+def inspect_dataset(ds: Dataset, # rows from `load_data`
+                    tok, # the model's tokenizer
+                    cfg: QLoRAConfig | None = None, # for `max_length` and `system_prompt`
+                    n: int = 3, # how many rows
+                    seed: int = 0, # which random rows
+                   ) -> list:
     "Print `n` random rows of `ds` as the model will see them, with token counts; return their texts."
     cfg = cfg or QLoRAConfig()
     idx = sorted(random.Random(seed).sample(range(len(ds)), min(n, len(ds))))

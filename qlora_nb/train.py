@@ -4,7 +4,7 @@
 
 # %% ../nbs/40_train.ipynb #ed3cb191
 from __future__ import annotations
-import gc, hashlib, importlib, inspect, json, math, re, sys, threading, time, warnings
+import gc, hashlib, importlib, json, math, shutil, tempfile, threading, time
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 import qlora_nb.compat  # first: peft and trl import bitsandbytes, whose messages no one can act on are dropped (compat.QUIET)
@@ -13,27 +13,31 @@ from datasets import Dataset
 from fastcore.basics import patch
 from transformers import TrainerCallback
 from trl import SFTConfig, SFTTrainer, pack_dataset
-from peft import PeftModel, prepare_model_for_kbit_training
-from .config import QLoRAConfig, compute_dtype, atomic_write, progress_bars
-from .compat import checkpointing_args, seed_all
+from peft import PeftModel, prepare_model_for_kbit_training, set_peft_model_state_dict
+from safetensors.torch import load_file
+from .config import QLoRAConfig, compute_dtype, atomic_write, replace_dir, progress_bars, machine
+from .compat import checkpointing_args, seed_all, honours_position_ids, use_liger
 from .embedded import model_path, load_tokenizer
 from .model import load_model, lora_config, trainable, base_fingerprint
 from .chat import ChatEngine, GREEDY
 from .template import tokenize_data
-# trl 1.16 reads model.is_gradient_checkpointing, which transformers 5 deprecates with a warning on every run: not the user's to fix
-warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
-from .preflight import preflight, advice, device_memory, estimate_memory, liger_available, GiB
+from .preflight import preflight, advice, device_memory, estimate_memory, GiB
 
 # %% auto #0
 __all__ = ['MAX_BATCH_TOKENS', 'MIN_STEPS', 'SMALL_DATA', 'VIEW', 'sft_config', 'memory_gib', 'append_jsonl', 'eta', 'RunEvents',
-           'MetricsStream', 'Previews', 'StopControl', 'LatestCheckpoint', 'RunFolder', 'latest_checkpoint',
-           'honours_position_ids', 'pack_rows', 'PackedCollator', 'batch_shape', 'PreflightError', 'OutOfMemory',
-           'float_adapter', 'small_data_note', 'use_liger', 'fingerprint', 'Plan', 'plan_run', 'Run', 'fit', 'finetune']
+           'MetricsStream', 'Previews', 'StopControl', 'LatestCheckpoint', 'RunFolder', 'check_safetensors',
+           'latest_checkpoint', 'pack_rows', 'PackedCollator', 'batch_shape', 'PreflightError', 'OutOfMemory',
+           'float_adapter', 'small_data_note', 'fingerprint', 'Plan', 'plan_run', 'Run', 'fit', 'finetune']
 
 # %% ../nbs/40_train.ipynb #91ebac6e
-def sft_config(cfg: QLoRAConfig, output_dir, has_eval: bool = False, rows: int | None = None, grouped: bool = False) -> SFTConfig:
+def sft_config(cfg: QLoRAConfig, # the run's config
+               output_dir, # where checkpoints go
+               has_eval: bool = False, # there are held-out rows to evaluate on
+               rows: int | None = None, # packed rows per forward pass (None: `cfg.micro_bs`)
+               grouped: bool = False, # batch rows of similar length together (when not packed)
+              ) -> SFTConfig:
     "trl's `SFTConfig` for `cfg`, writing checkpoints to `output_dir`; `rows` packed rows per forward pass when packing."
-    dtype, cuda = compute_dtype(cfg), torch.cuda.is_available()
+    dtype, cuda = compute_dtype(cfg), machine().cuda
     bs = rows or cfg.micro_bs
     return SFTConfig(
         output_dir=str(output_dir), per_device_train_batch_size=bs, per_device_eval_batch_size=bs,
@@ -51,7 +55,7 @@ def sft_config(cfg: QLoRAConfig, output_dir, has_eval: bool = False, rows: int |
 # %% ../nbs/40_train.ipynb #9635aaad
 def memory_gib() -> float:
     "Peak GPU memory allocated so far, or this process's resident memory on a CPU, in GiB."
-    if torch.cuda.is_available(): return torch.cuda.max_memory_allocated() / GiB
+    if machine().cuda: return torch.cuda.max_memory_allocated() / GiB
     import psutil
     return psutil.Process().memory_info().rss / GiB
 
@@ -174,6 +178,7 @@ class RunFolder:
     previews = property(lambda self: self.path/"previews.jsonl")
     checkpoints = property(lambda self: self.path/"checkpoints")
     adapter = property(lambda self: self.path/"adapter")
+    evaluation = property(lambda self: self.path/"evaluation.json")
 
 # %% ../nbs/40_train.ipynb #b9dab6c6
 @patch
@@ -204,6 +209,31 @@ def records(self: RunFolder) -> list:
             if i < len(lines): raise ValueError(f"{self.metrics.name} line {i}: not valid JSON; the run's metrics are damaged there") from None
     return out
 
+def check_safetensors(path):
+    "Raise unless the safetensors file at `path` is whole: its header reads, and its tensors end where the file ends."
+    path, size = Path(path), Path(path).stat().st_size
+    with open(path, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        try: header = json.loads(f.read(n)) if 8 + n <= size else None
+        except ValueError: header = None
+    ends = [t["data_offsets"][1] for k, t in (header or {}).items() if k != "__metadata__"]
+    if header is None or 8 + n + max(ends, default=0) != size:
+        raise ValueError(f"{path.parent.name}/{path.name} is incomplete or damaged ({size:,} bytes; a save cut short?): "
+                         "resume the run to write it again")
+
+@patch
+def save_adapter(self: RunFolder, model, tok):
+    "Write the trained adapter and its tokenizer to `adapter/`, checked (whole, finite weights) before it replaces what was there."
+    tmp = Path(tempfile.mkdtemp(dir=self.path, prefix=".adapter."))
+    try:
+        model.save_pretrained(tmp); tok.save_pretrained(tmp)
+        check_safetensors(tmp/"adapter_model.safetensors")
+        bad = [k for k, t in load_file(tmp/"adapter_model.safetensors").items() if not torch.isfinite(t).all()]
+        if bad: raise ValueError(f"the trained adapter has weights that are not finite ({bad[0]} and {len(bad) - 1} more): "
+                                 "training diverged; lower lr, or resume from an earlier checkpoint")
+        replace_dir(tmp, self.adapter)
+    except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
+
 def latest_checkpoint(run_dir) -> Path | None:
     "The newest complete checkpoint of the run in `run_dir`, or None."
     return RunFolder(run_dir).latest_checkpoint()
@@ -219,42 +249,58 @@ def new(cls: RunFolder, cfg: QLoRAConfig) -> RunFolder:
     while d.exists(): d, i = d.with_name(f"{d.name.split('~')[0]}~{i}"), i + 1
     return cls(d)
 
+@patch
+def trained_steps(self: RunFolder) -> tuple:
+    "`(step, max_steps)` of the latest checkpoint, as its trainer state says."
+    state = json.loads((self.latest_checkpoint()/"trainer_state.json").read_text(encoding="utf-8"))
+    return state["global_step"], state["max_steps"]
+
 @patch(cls_method=True)
-def to_resume(cls: RunFolder, cfg: QLoRAConfig, resume) -> RunFolder:
-    "The run to resume: the folder given, or on `True` the newest run in `cfg.output_dir` with a checkpoint."
+def to_resume(cls: RunFolder, cfg: QLoRAConfig, # the config of the run to resume: the same as the run's
+              resume, # True: the newest run in `cfg.output_dir` with a checkpoint; or a run folder
+             ) -> RunFolder:
+    "The run to resume, after checking it has a checkpoint, the same config, and steps left to train."
     if resume is True:
         runs = sorted((d for d in Path(cfg.output_dir).glob("*") if latest_checkpoint(d)), key=lambda d: d.stat().st_mtime)
-        if not runs: raise FileNotFoundError(f"no run with a checkpoint in {cfg.output_dir} to resume")
-        return cls(runs[-1])
-    run = cls(resume)
-    if not run.latest_checkpoint(): raise FileNotFoundError(f"{run.path}: no complete checkpoint to resume from")
+        if not runs: raise FileNotFoundError(f"no run with a checkpoint in output_dir {Path(cfg.output_dir).name!r} to resume")
+        run = cls(runs[-1])
+    else: run = cls(resume)
+    if not run.latest_checkpoint(): raise FileNotFoundError(f"{run.path.name}: no complete checkpoint to resume from")
     saved = QLoRAConfig.from_json(run.config)
     diff = [f.name for f in fields(cfg) if getattr(cfg, f.name) != getattr(saved, f.name) and f.name != "output_dir"]
-    if diff: raise ValueError(f"{run.path}: the config differs from the run's in {', '.join(diff)}; resume with the run's config.json")
+    if diff: raise ValueError(f"{run.path.name}: the config differs from the run's in {', '.join(diff)}; resume with the run's config.json")
+    step, max_steps = run.trained_steps()
+    if step >= max_steps and run.read_state().get("status") == "finished":
+        raise ValueError(f"{run.path.name}: all {max_steps} steps are trained, nothing to resume; "
+                         "to train further, load its export with load_export(folder, trainable=True)")
     return run
 
+# %% ../nbs/40_train.ipynb #bbcab8cf
 @patch
-def begin(self: RunFolder, cfg: QLoRAConfig, plan, resumed: bool) -> dict:
-    "Make the folder (or take it up again, keeping its start time) and say in `run.json` that the run is running."
+def _keep_until(self: RunFolder, step: int):
+    "Drop the metrics and previews logged after `step`, atomically."
+    for path in (self.metrics, self.previews):
+        if not path.exists(): continue
+        recs = self.records() if path == self.metrics else [json.loads(l) for l in path.read_text(encoding="utf-8").splitlines() if l.strip()]
+        atomic_write(path, "".join(json.dumps(r) + "\n" for r in recs if r["step"] <= step))
+
+@patch
+def begin(self: RunFolder, cfg: QLoRAConfig, # the run's config
+          plan, # the run's `Plan`
+          resumed: bool, # the run goes on from its latest checkpoint
+         ) -> dict:
+    "Make the folder, or take it up again after checking its rows; say in `run.json` that the run is running."
     self.checkpoints.mkdir(parents=True, exist_ok=True)
     if not resumed: cfg.to_json(self.config)
-    started = self.read_state().get("started") if resumed and self.state.exists() else None
-    return self.write_state(version=cfg.version, base_model=cfg.model, base_fingerprint=plan.base_fingerprint, started=started or _now(),
+    before = self.read_state() if resumed and self.state.exists() else {}
+    if before.get("train_data") and before["train_data"] != plan.data["train_data"]:
+        raise ValueError(f"{self.path.name}: these training rows are not the ones the run trained on (fingerprint {plan.data['train_data']['sha256']}, "
+                         f"the run's {before['train_data']['sha256']}); resume with the same rows, or start a new run")
+    if resumed: self._keep_until(self.trained_steps()[0])
+    return self.write_state(version=cfg.version, base_model=cfg.model, base_fingerprint=plan.base_fingerprint, started=before.get("started") or _now(),
                             status="running", **({"resumed": _now()} if resumed else {}), **plan.data, batch=plan.batch, liger=plan.liger)
 
 # %% ../nbs/40_train.ipynb #0a1b2c02
-def _base(model):
-    "The transformers model under a peft wrapper, or `model` itself."
-    return model.get_base_model() if isinstance(model, PeftModel) else model
-
-def honours_position_ids(model) -> bool:
-    "Whether `model` builds its attention mask from `position_ids`, so packed rows attend only to themselves."
-    base = _base(model)
-    inner = getattr(base, "model", base)
-    try: src = inspect.getsource(type(inner).forward)
-    except (OSError, TypeError): return False
-    return bool(re.search(r'(create_causal_mask|mask_function)\([^)]*position_ids=position_ids|"position_ids": position_ids', src))
-
 def pack_rows(tds: Dataset, max_length: int) -> Dataset:
     "Tokenized rows packed into sequences of at most `max_length` tokens, whole rows only, with their lengths in `seq_lengths`."
     return pack_dataset(tds.select_columns(["input_ids", "labels"]), max_length, strategy="bfd")
@@ -279,11 +325,14 @@ class PackedCollator:
 MAX_BATCH_TOKENS = 16384 # tokens per forward pass beyond which a GPU gets little faster per token
 MIN_STEPS = 16 # optimizer steps an epoch keeps at least, however much memory there is
 
-def batch_shape(cfg: QLoRAConfig, lengths: list, model_config=None) -> tuple:
+def batch_shape(cfg: QLoRAConfig, # the run's config
+                lengths: list, # every training row's length in tokens
+                model_config=None, # the model's transformers config, for the memory estimate
+               ) -> tuple:
     "`(rows, length)`: packed rows per forward pass and their length in tokens, for rows of `lengths` tokens (see above)."
     if cfg.batch_tokens: return max(1, cfg.batch_tokens // cfg.max_length), cfg.max_length
     total, longest = sum(lengths), max(lengths)
-    if not torch.cuda.is_available(): return 1, min(cfg.max_length, max(longest, math.ceil(cfg.micro_bs * total / len(lengths))))
+    if not machine().cuda: return 1, min(cfg.max_length, max(longest, math.ceil(cfg.micro_bs * total / len(lengths))))
     free = device_memory()[2]  # the model is loaded already: its weights are not in the free memory
     n = max(1, min(MAX_BATCH_TOKENS, total // (MIN_STEPS * cfg.grad_accum)) // cfg.max_length)
     while n > 1:
@@ -332,18 +381,6 @@ def _prepare(model, cfg: QLoRAConfig):
     if cfg.gradient_checkpointing: model.enable_input_require_grads()
     return model  # bfloat16 has float32's range: norms and embeddings stay as loaded, half the memory of float32
 
-def use_liger(model) -> bool:
-    "Put Liger's kernels into `model` alone, if they can run on it; transformers' classes stay as they were for models loaded later."
-    if not (liger_available() and model.device.type == "cuda"): return False
-    from liger_kernel.transformers import _apply_liger_kernel_to_instance
-    base = _base(model)
-    mod = sys.modules[type(base).__module__]  # Liger also swaps the classes of this module (e.g. modeling_llama): put them back
-    saved = dict(vars(mod))
-    try: _apply_liger_kernel_to_instance(model=base, rope=False)
-    finally:
-        for k, v in saved.items():
-            if getattr(mod, k, None) is not v: setattr(mod, k, v)
-    return True
 
 # %% ../nbs/40_train.ipynb #b95090e4
 def fingerprint(tds: Dataset) -> dict:
@@ -439,17 +476,27 @@ class Run:
 
 # %% ../nbs/40_train.ipynb #1fa3a7de
 def _end(run: Run, status: str, error: BaseException | None = None):
-    "Say how `run` ended, in `run.json` and as the `end` event."
-    run.status = status
-    run.folder.write_state(status=status, ended=_now(), batch=run.plan.batch)
+    "Say how `run` ended, in `run.json` and as the `end` event, whatever happens to the writing (a full disk)."
+    run.status, unwritten = status, None
+    try: run.folder.write_state(status=status, ended=_now(), batch=run.plan.batch)
+    except OSError as e: unwritten = e  # the run's own error, if any, is the one to tell
     ckpt = run.folder.latest_checkpoint()
-    run.events.send("end", status=status, error=error, steps=run.trainer.state.global_step, checkpoint=ckpt and ckpt.name)
+    run.events.send("end", status=status, error=error or unwritten, steps=run.trainer.state.global_step, checkpoint=ckpt and ckpt.name)
+    if unwritten and error is None: raise unwritten
 
 def _quiet(trainer):
     "Take transformers' own progress bar and log printing out: a view (the monitor) shows the run instead."
     from transformers.trainer_callback import ProgressCallback, PrinterCallback
     from transformers.utils.notebook import NotebookProgressCallback
     for cb in (ProgressCallback, PrinterCallback, NotebookProgressCallback): trainer.remove_callback(cb)
+
+def _trained_already(trainer, folder: RunFolder) -> bool:
+    "Whether every step is trained already (a run ended between its last step and its adapter's save); if so, its adapter from the last checkpoint."
+    step, max_steps = folder.trained_steps()
+    if step < max_steps: return False  # else transformers would train a step past the end
+    set_peft_model_state_dict(trainer.model, load_file(folder.latest_checkpoint()/"adapter_model.safetensors"))
+    trainer.state.global_step, trainer.state.max_steps = step, max_steps
+    return True
 
 def _free_cache():
     "Give the GPU memory of what was let go back to the device (after out-of-memory)."
@@ -488,7 +535,9 @@ def fit(cfg: QLoRAConfig, # the run's config
         trainer = _trainer(cfg, model, tok, folder, plan, cbs, new_adapter, bool(events.subscribers))
         print(trainable(float_adapter(trainer.model, cfg)))
         run = Run(folder, cfg, trainer.model, tok, trainer, plan, metrics, previews, events)
-        try: trainer.train(resume_from_checkpoint=str(folder.latest_checkpoint()) if resume else None); break
+        try:
+            if not (resume and _trained_already(trainer, folder)): trainer.train(resume_from_checkpoint=str(folder.latest_checkpoint()) if resume else None)
+            break
         except torch.OutOfMemoryError: pass
         except BaseException as e: _end(run, "interrupted" if isinstance(e, KeyboardInterrupt) else "failed", e); raise
         # out of memory, handled outside the except block so that no traceback keeps the batch's tensors alive
@@ -502,7 +551,8 @@ def fit(cfg: QLoRAConfig, # the run's config
         model, new_adapter, plan = trainer.model, False, plan.halved()
         print(f"out of GPU memory at {plan.shape[0] * 2} rows of {plan.shape[1]} tokens per step: trying {plan.shape[0]}")
         del trainer, run; _free_cache()
-    trainer.model.save_pretrained(folder.adapter); tok.save_pretrained(folder.adapter)
+    try: folder.save_adapter(trainer.model, tok)
+    except BaseException as e: _end(run, "failed", e); raise
     _end(run, "stopped" if stop.requested else "finished")
     return run
 

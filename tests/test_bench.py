@@ -1,6 +1,6 @@
 """The GPU benchmark's script, run on a CPU with its tiny shape: both pipelines go through to a table.
 
-The figures mean nothing on a CPU; this checks that `python bench/gpu_speed.py` still runs the seeds' recipe and
+The figures mean nothing on a CPU; this checks that `python bench/gpu_speed.py` still runs the classic Colab recipe and
 `finetune`, counts real tokens only, and writes results.json and table.md, so a GPU job is not spent finding out.
 """
 import json, subprocess, sys
