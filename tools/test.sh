@@ -9,6 +9,9 @@
 # tests/ (e.g. on a GPU machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Every temporary file of the run (the notebooks' run folders, servers, the tutorials' copy) goes
+# in one scratch folder, removed at the end: repeated runs never fill the disk.
+scratch=$(mktemp -d); export TMPDIR="$scratch"; trap 'rm -rf "$scratch"' EXIT
 nbdev_export
 nbdev_clean
 python tools/readme.py
@@ -21,10 +24,10 @@ fi
 nbdev_test --n_workers "${TEST_WORKERS:-2}" --timing --skip_file_re '^([_.]|tutorial)' "$@"
 # The tutorials run as a new user runs them: from a copy of the repository (its files as git
 # sees them) with nothing beside it, so no tutorial can read the developers' ../shared data.
-clone="$(mktemp -d)/qlora_nb"; mkdir -p "$clone"
+clone="$scratch/qlora_nb"; mkdir -p "$clone"
 git ls-files -z --cached --others --exclude-standard | tar --null --ignore-failed-read -cf - -T - | tar -xf - -C "$clone"
 (cd "$clone" && PYTHONPATH="$clone" nbdev_test --n_workers "${TEST_WORKERS:-2}" --timing --path nbs --file_re '^tutorial' "$@")
-rm -rf "$(dirname "$clone")"
+rm -rf "$clone"
 echo "notebooks: $(ls nbs/*.ipynb | wc -l) passed (the tutorials from a copy with no ../shared beside it), 0 failed"
 if [ "$profile" != 0 ]; then
   wait "$setup" || { cat _colab/setup.log; echo "the Colab profile could not be set up"; exit 1; }
