@@ -4,7 +4,7 @@
 
 # %% ../nbs/80_chatpanel.ipynb #015bdec3
 from __future__ import annotations
-import html, json, os, random, re, tempfile, threading, time
+import json, os, random, re, tempfile, threading, time
 from dataclasses import asdict, replace
 from pathlib import Path
 import ipywidgets as W
@@ -13,6 +13,7 @@ from .compat import accordion, widget_bundle
 from .chat import ChatEngine, GenerationSettings
 from .train import Run
 from .export import load_export, read_export
+from .config import esc
 
 # %% auto #0
 __all__ = ['FRESH', 'html_markdown', 'html_message', 'html_answer', 'html_transcript', 'ChatPanel']
@@ -25,9 +26,9 @@ def html_markdown(text: str) -> str:
         if i % 2:  # inside a fence; its first line may name the language
             first, _, rest = part.partition("\n")
             code = rest if rest and re.fullmatch(r"[\w+-]*", first.strip()) else part
-            out.append(f"<pre style='background:#f3f4f6;padding:6px;margin:4px 0;overflow:auto'><code>{html.escape(code.strip(chr(10)))}</code></pre>")
+            out.append(f"<pre style='background:#f3f4f6;padding:6px;margin:4px 0;overflow:auto'><code>{esc(code.strip(chr(10)))}</code></pre>")
         else:
-            t = html.escape(part)
+            t = esc(part)
             t = re.sub(r"`([^`\n]+)`", r"<code style='background:#f3f4f6'>\1</code>", t)
             out.append(re.sub(r"\*\*([^*\n]+)\*\*", r"<b>\1</b>", t))
     return "".join(out)
@@ -43,9 +44,9 @@ def html_message(who: str, # the bubble's style: user, tuned, base or model
                 ) -> str:
     "One message as an escaped HTML bubble; `live` adds a cursor (still streaming), `note` a small line under it."
     cursor = "<span class='q-cursor'>▌</span>" if live else ""
-    foot = f"<div style='font-size:11px;color:#6b7280'>{html.escape(note)}</div>" if note else ""
+    foot = f"<div style='font-size:11px;color:#6b7280'>{esc(note)}</div>" if note else ""
     return (f"<div class='q-msg q-{who}' style='background:{_BUBBLE[who]};border-radius:8px;padding:6px 10px;margin:4px 0'>"
-            f"<div style='font-size:11px;color:#6b7280'>{html.escape(label)}</div>"
+            f"<div style='font-size:11px;color:#6b7280'>{esc(label)}</div>"
             f"<div class='q-text' style='white-space:pre-wrap'>{html_markdown(text)}{cursor}</div>{foot}</div>")
 
 def _note(m: dict) -> str:
@@ -194,7 +195,7 @@ FRESH = random.SystemRandom() # the operating system's entropy: seeding (trainin
 def _read_settings(self: ChatPanel) -> GenerationSettings | None:
     "The settings in the boxes, or None with the reason shown under the buttons."
     try: return self.settings()
-    except ValueError as e: self.status.value = f"<b style='color:#b91c1c'>{html.escape(str(e))}</b>"
+    except ValueError as e: self.status.value = f"<b style='color:#b91c1c'>{esc(str(e))}</b>"
 
 @patch
 def _answer(self: ChatPanel, s: GenerationSettings, wait: bool) -> dict | None:
@@ -226,7 +227,7 @@ def _generate(self: ChatPanel, msg: dict, sides: list, s: GenerationSettings):
             msg[key] = msg[key].strip()
     except Exception as e:
         msg["error"] = f"{type(e).__name__}: {e}"
-        self.status.value = f"<b style='color:#b91c1c'>{html.escape(msg['error'])}</b>"
+        self.status.value = f"<b style='color:#b91c1c'>{esc(msg['error'])}</b>"
     finally:
         if self._stopped: msg["stopped"] = True
         self.messages.append(msg)
@@ -254,8 +255,8 @@ def save(self: ChatPanel, path=None) -> Path:
 
 @patch
 def _on_save(self: ChatPanel):
-    try: self.status.value = f"saved to {html.escape(str(self.save()))}"
-    except OSError as e: self.status.value = f"<b style='color:#b91c1c'>could not save: {html.escape(str(e))}</b>"
+    try: self.status.value = f"saved to {esc(str(self.save()))}"
+    except OSError as e: self.status.value = f"<b style='color:#b91c1c'>could not save: {esc(str(e))}</b>"
 
 @patch
 def _repr_mimebundle_(self: ChatPanel, **kw):

@@ -70,4 +70,5 @@ def main(argv: list | None = None):
         if args.command == "train": train(args.config, args.resume)
     except (DataError, PreflightError, OutOfMemory, ValueError, OSError) as e:  # a missing file, a full disk, the Hub out of reach
         if args.debug: raise
-        sys.exit(f"qlora-nb: {e}")
+        from qlora_nb.config import visible
+        sys.exit(f"qlora-nb: {visible(e)}")

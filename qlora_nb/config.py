@@ -4,14 +4,14 @@
 
 # %% ../nbs/00_config.ipynb #c77f799c
 from __future__ import annotations
-import contextlib, difflib, functools, json, os, re, shutil, tempfile
+import contextlib, difflib, functools, html, json, os, re, shutil, tempfile
 from dataclasses import dataclass, field, fields, asdict
 from fastcore.basics import patch
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['CHOICES', 'RANGES', 'PRESETS', 'QLoRAConfig', 'validate', 'atomic_write', 'replace_dir', 'progress_bars', 'Machine',
-           'machine', 'compute_dtype']
+__all__ = ['CHOICES', 'RANGES', 'PRESETS', 'QLoRAConfig', 'validate', 'atomic_write', 'replace_dir', 'visible', 'esc',
+           'progress_bars', 'Machine', 'machine', 'compute_dtype']
 
 # %% ../nbs/00_config.ipynb #0fbebb57
 @dataclass
@@ -123,7 +123,7 @@ def atomic_write(path, text: str):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f: f.write(text)
+        with os.fdopen(fd, "w", encoding="utf-8") as f: f.write(text); f.flush(); os.fsync(f.fileno())  # on disk before the rename
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -139,6 +139,18 @@ def replace_dir(tmp, # a complete folder
     if dest.exists(): dest.rename(old)
     tmp.rename(dest)
     shutil.rmtree(old, ignore_errors=True)
+
+# %% ../nbs/00_config.ipynb #1258262d
+_HIDDEN = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7f, 0xa0)] if chr(c) not in "\n\t"} | \
+          {c: f"\\u{c:04x}" for c in [*range(0x202a, 0x202f), *range(0x2066, 0x206a)]}
+
+def visible(text) -> str:
+    "`text` with control characters (but newline and tab) and bidirectional overrides shown as escapes such as `\\x1b` and `\\u202e`."
+    return str(text).translate(_HIDDEN)
+
+def esc(text) -> str:
+    "`text` for HTML: `visible`, then HTML-escaped."
+    return html.escape(visible(text))
 
 # %% ../nbs/00_config.ipynb #e129e509
 @contextlib.contextmanager
@@ -194,9 +206,10 @@ def from_dict(cls: QLoRAConfig, d: dict) -> QLoRAConfig:
 def from_json(cls: QLoRAConfig, src) -> QLoRAConfig:
     "A config from a JSON file path or a JSON string."
     text = src if isinstance(src, str) and src.lstrip().startswith("{") else Path(src).read_text(encoding="utf-8")
+    where = "the config" if text is src else Path(src).name  # a file's name, never the folders it sits in
     try: d = json.loads(text)
-    except json.JSONDecodeError as e: raise ValueError(f"{src}: not valid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
-    if not isinstance(d, dict): raise ValueError(f"{src}: a config is a JSON object of field: value")
+    except json.JSONDecodeError as e: raise ValueError(f"{where}: not valid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
+    if not isinstance(d, dict): raise ValueError(f"{where}: a config is a JSON object of field: value")
     return cls.from_dict(d)
 
 # %% ../nbs/00_config.ipynb #aee218ad

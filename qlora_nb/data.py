@@ -9,6 +9,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from datasets import Dataset
+from .config import visible
 
 # %% auto #0
 __all__ = ['EXTS', 'READERS', 'INSTRUCTION_KEYS', 'RESPONSE_KEYS', 'INPUT_KEYS', 'ROLES', 'FORMATS', 'PLACEHOLDER', 'DataError',
@@ -20,6 +21,7 @@ __all__ = ['EXTS', 'READERS', 'INSTRUCTION_KEYS', 'RESPONSE_KEYS', 'INPUT_KEYS',
 # %% ../nbs/10_data.ipynb #91ab9eff
 class DataError(ValueError):
     "Input data that cannot be read: the message names the file, the row and what to do."
+    def __str__(self): return visible(super().__str__())  # a file name or a field can hold terminal escapes
 
 # %% ../nbs/10_data.ipynb #e38482a7
 EXTS = (".json", ".jsonl", ".csv", ".tsv", ".parquet", ".txt")
@@ -323,7 +325,7 @@ class DataReport:
         lines = [f"{n} records from {s} ({fmt})" for s, (fmt, n) in self.sources.items()]
         lines += [f"cleaning: {step}: {n}" for step, n in self.cleaning.items() if n]
         lines += [f"dropped {len(rows)} ({reason}): {', '.join(rows[:5])}{' ...' if len(rows) > 5 else ''}" for reason, rows in self.problems().items()]
-        return "\n".join(lines + [f"kept {self.kept} row{'s' * (self.kept != 1)}"] + [f"note: {n}" for n in self.notes])
+        return visible("\n".join(lines + [f"kept {self.kept} row{'s' * (self.kept != 1)}"] + [f"note: {n}" for n in self.notes]))
 
 # %% ../nbs/10_data.ipynb #136b57d2
 def _hub_name(s: str) -> bool: return bool(re.fullmatch(r"[\w.-]+/[\w.-]+", s))

@@ -82,4 +82,5 @@ def load_tokenizer(cfg: QLoRAConfig):
     from transformers import AutoTokenizer
     tok = AutoTokenizer.from_pretrained(model_path(cfg), trust_remote_code=cfg.trust_remote_code)
     if tok.pad_token is None: tok.pad_token = tok.eos_token
+    tok.clean_up_tokenization_spaces = False  # a chat model's BPE text decoded as it is: transformers >= 5.2x skips that clean-up (with a warning), older ones strip real spaces
     return tok

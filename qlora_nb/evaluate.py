@@ -4,7 +4,7 @@
 
 # %% ../nbs/50_evaluate.ipynb #e61cce55
 from __future__ import annotations
-import contextlib, html, json, math, re, string
+import contextlib, json, math, re, string
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import torch
@@ -13,7 +13,7 @@ import sacrebleu
 from rouge_score import rouge_scorer
 from datasets import Dataset
 from tqdm.auto import tqdm
-from .config import QLoRAConfig, atomic_write
+from .config import QLoRAConfig, atomic_write, esc
 from .template import tokenize_data
 from .model import inference
 from .chat import ChatEngine, GREEDY, adapter_off
@@ -84,8 +84,8 @@ def prompt_reference(row: dict) -> tuple:
 # %% ../nbs/50_evaluate.ipynb #e6d85267
 def html_table(rows: list, cols: list) -> str:
     "An HTML table of `rows` (dicts) in columns `cols`, every value escaped."
-    head = "".join(f"<th style='text-align:left'>{html.escape(c)}</th>" for c in cols)
-    body = "".join("<tr>" + "".join(f"<td style='text-align:left;vertical-align:top;white-space:pre-wrap'>{html.escape(str(r.get(c, '')))}</td>"
+    head = "".join(f"<th style='text-align:left'>{esc(c)}</th>" for c in cols)
+    body = "".join("<tr>" + "".join(f"<td style='text-align:left;vertical-align:top;white-space:pre-wrap'>{esc(str(r.get(c, '')))}</td>"
                                     for c in cols) + "</tr>" for r in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -132,7 +132,7 @@ class Evaluation:
         names = list(self.metrics)
         table = [{"metric": metric_label(k), **{n: f"{self.metrics[n][k]:.4g}" for n in names}} for k in next(iter(self.metrics.values()))]
         return (f"<b>Evaluation on {len(self.rows)} held-out rows</b>" + html_table(table, ["metric"] + names)
-                + "".join(f"<div style='font-size:12px;color:#6b7280'>{html.escape(n)}</div>" for n in self.notes())
+                + "".join(f"<div style='font-size:12px;color:#6b7280'>{esc(n)}</div>" for n in self.notes())
                 + html_table(self.rows, ["prompt", "reference"] + names))
 
 # %% ../nbs/50_evaluate.ipynb #849c5a03
@@ -213,7 +213,7 @@ class Audit:
         return "Audit: " + ", ".join(f"{m} passes {self.passed(m)} of {sum(r['model'] == m for r in self.rows)}" for m in models)
     def _repr_html_(self):
         rows = [{**r, "passed": "pass" if r["passed"] else "FAIL", "failures": "; ".join(r["failures"])} for r in self.rows]
-        return f"<b>{html.escape(repr(self))}</b>" + html_table(rows, ["prompt", "model", "passed", "failures", "reply"])
+        return f"<b>{esc(repr(self))}</b>" + html_table(rows, ["prompt", "model", "passed", "failures", "reply"])
 
 def audit(model, # the fine-tuned model
           tok, # its tokenizer

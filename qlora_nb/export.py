@@ -4,7 +4,7 @@
 
 # %% ../nbs/60_export.ipynb #a43704a8
 from __future__ import annotations
-import getpass, html, json, os, re, shutil, tempfile, time
+import getpass, json, os, re, shutil, tempfile, time
 from pathlib import Path
 import qlora_nb.compat  # first: peft and trl import bitsandbytes, whose messages no one can act on are dropped (compat.QUIET)
 import torch
@@ -12,11 +12,11 @@ from huggingface_hub import EvalResult, HfApi, ModelCard, ModelCardData, get_tok
 from peft import PeftModel, prepare_model_for_kbit_training
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from . import __version__
-from .config import QLoRAConfig, replace_dir, machine
+from .config import QLoRAConfig, replace_dir, machine, esc
 from .embedded import model_path
 from .model import load_model, base_fingerprint
 from .evaluate import Evaluation
-from .train import Run, RunFolder, check_safetensors
+from .train import Run, RunFolder, read_json, check_adapter
 
 # %% auto #0
 __all__ = ['EMBEDDED_HUB_ID', 'CARD', 'public_config', 'manifest', 'model_card', 'export', 'BaseMismatch', 'read_export',
@@ -25,7 +25,7 @@ __all__ = ['EMBEDDED_HUB_ID', 'CARD', 'public_config', 'manifest', 'model_card',
 # %% ../nbs/60_export.ipynb #bfd87069
 EMBEDDED_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct" # the Hub model that the embedded one was converted from
 
-def _read_json(path) -> dict: return json.loads(Path(path).read_text(encoding="utf-8"))
+def _read_json(path) -> dict: return read_json(path, "export it again from its run")
 
 def _training_summary(run: RunFolder) -> dict:
     recs = run.records()
@@ -44,7 +44,7 @@ def manifest(run_dir, # a run folder
             ) -> dict:
     "What `qlora_nb.json` says about the run in `run_dir`: nothing in it names a folder of this machine."
     run = RunFolder(run_dir)
-    info, cfg = run.read_state(), _read_json(run.config)
+    info, cfg = run.read_state(), run.read_config()
     return dict(format=1, qlora_nb=__version__, version=info["version"], base_model=public_config(cfg)["model"], base_local=_local(cfg["model"]),
                 base_fingerprint=info["base_fingerprint"], config=public_config(cfg), train_data=info["train_data"], eval_data=info.get("eval_data"),
                 status=info["status"], training=_training_summary(run), metrics=evaluation.metrics if evaluation else None,
@@ -86,7 +86,7 @@ Chat with it through the tokenizer's chat template (`tok.apply_chat_template`), 
 Training data fingerprint: `{{ data_fp }}` ({{ rows }} rows). Base weights fingerprint: `{{ base_fp }}`.
 """
 
-def _md(v) -> str: return html.escape(str(v)).replace("|", "\\|")
+def _md(v) -> str: return esc(str(v)).replace("|", "\\|")
 
 def _metrics_table(metrics: dict | None) -> str:
     if not metrics: return "Not evaluated."
@@ -127,7 +127,7 @@ def export(run, # a `Run` from `finetune`, or a run folder
     "Write the adapter of `run` (a `Run` or a run folder) with tokenizer, manifest and model card into `dest`."
     folder = run.folder if isinstance(run, Run) else RunFolder(run)
     if not (folder.adapter/"adapter_model.safetensors").exists(): raise FileNotFoundError(f"{folder.path.name}: no trained adapter (adapter/adapter_model.safetensors); train first")
-    check_safetensors(folder.adapter/"adapter_model.safetensors")
+    check_adapter(folder.adapter, "resume the run (finetune with resume=its folder) to write it again")
     dest = Path(dest or folder.path/"export")
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}."))
@@ -170,7 +170,7 @@ def load_export(folder, # an export (from `export`)
                ):
     "The 4-bit base with the exported adapter in `folder`, and its tokenizer; `trainable=True` to train further."
     m, name = read_export(folder), check_base(folder, base)
-    check_safetensors(Path(folder)/"adapter_model.safetensors")
+    check_adapter(folder, "export it again from its run")
     cfg = QLoRAConfig.from_dict({**m["config"], "model": name})
     model, _ = load_model(cfg)
     if trainable: model = prepare_model_for_kbit_training(model, cfg.gradient_checkpointing, {"use_reentrant": False})
@@ -210,7 +210,7 @@ def merge(folder, # an export (from `export`)
          ) -> Path:
     "Merge the exported adapter in `folder` into a `dtype` copy of its base; write the model to `dest`."
     folder, m, name = Path(folder), read_export(folder), check_base(folder, base)
-    check_safetensors(folder/"adapter_model.safetensors")
+    check_adapter(folder, "export it again from its run")
     dest = Path(dest or folder.with_name(folder.name + "-merged"))
     stage = _stages(["loading the base model in " + dtype, "adding the adapter", "merging and checking the logits", f"writing {dest.name}"], progress)
     tok = AutoTokenizer.from_pretrained(folder)

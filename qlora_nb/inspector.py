@@ -10,7 +10,7 @@ import numpy as np
 import ipywidgets as W
 from fastcore.basics import patch
 from datasets import Dataset
-from .config import QLoRAConfig
+from .config import QLoRAConfig, esc
 from .compat import widget_bundle
 from .data import system_note, placeholders, placeholder_note
 from .template import ensure_chat_template, lock_system, tokenize_row
@@ -78,7 +78,7 @@ def html_tokens(ids: list, # token ids
                        f"{len(ids) - max_length} tokens cut</span>")
         kind = "q-cut" if max_length is not None and i >= max_length else "q-trained" if l != -100 else "q-masked"
         style = {"q-cut": CUT, "q-trained": TRAINED, "q-masked": MASKED}[kind]
-        out.append(f"<span class='{kind}' style='{style}' title='{t}'>{html.escape(tok.decode([t]))}</span>")
+        out.append(f"<span class='{kind}' style='{style}' title='{t}'>{esc(tok.decode([t]))}</span>")
     return ("<div class='q-tokens' style='white-space:pre-wrap;font-family:monospace;font-size:12px;line-height:1.5'>"
             + "".join(out) + "</div>")
 
@@ -96,10 +96,10 @@ def html_row(row: dict, # a row from `load_data` (or a dropped one)
         body = html_tokens(t["input_ids"], t["labels"], tok, cfg.max_length if info["truncated"] else None)
         size = f"{t['length']} tokens, {info['trained_tokens']} trained" + (f", {t['length'] - cfg.max_length} cut" if info["truncated"] else "")
     except Exception as e:
-        body = "<pre style='white-space:pre-wrap'>" + html.escape(repr(row.get("messages") or row.get("text"))) + "</pre>"
-        size = html.escape(f"cannot render: {e}")
-    problem = f" · <b style='color:#dc2626'>dropped: {html.escape(info['problem'])}</b>" if info["problem"] else ""
-    head = f"<div class='q-row-head' style='margin:4px 0'><b>{html.escape(str(info['source']))}:{info['row']}</b> · {size}{problem}</div>"
+        body = "<pre style='white-space:pre-wrap'>" + esc(repr(row.get("messages") or row.get("text"))) + "</pre>"
+        size = esc(f"cannot render: {e}")
+    problem = f" · <b style='color:#dc2626'>dropped: {esc(info['problem'])}</b>" if info["problem"] else ""
+    head = f"<div class='q-row-head' style='margin:4px 0'><b>{esc(str(info['source']))}:{info['row']}</b> · {size}{problem}</div>"
     return head + body, info
 
 # %% ../nbs/70_inspector.ipynb #e92fc58b
@@ -160,7 +160,7 @@ class DatasetInspector:
             self.stats_html.value = html_stats(self._stats, self.note, self.placeholders)
         except Exception as e:
             self._error = e
-            self.stats_html.value = f"<b>could not count the tokens: {html.escape(str(e))}</b>"
+            self.stats_html.value = f"<b>could not count the tokens: {esc(str(e))}</b>"
         finally: self._counted.set()
 
     def _wait(self):
@@ -183,14 +183,14 @@ def html_stats(stats: dict, # from `dataset_stats`
                placeholders: str = "", # the placeholders left in the rows (`placeholder_note`)
               ) -> str:
     "The set's numbers as a small HTML table, every name escaped."
-    e = lambda d: ", ".join(f"{html.escape(str(k))}: {v:,}" for k, v in d.items()) or "none"
+    e = lambda d: ", ".join(f"{esc(str(k))}: {v:,}" for k, v in d.items()) or "none"
     rows = [("rows", f"{stats['rows']:,}" + (f" ({stats['documents']:,} documents)" if stats["documents"] else "")),
             ("tokens per row", f"mean {stats['mean']}, median {stats['p50']}, p90 {stats['p90']}, p99 {stats['p99']}, max {stats['max']}"),
             (f"over max_length={stats['max_length']}", f"{stats['over_max_length']:,}"),
             ("sources", e(stats["sources"])), ("roles", e(stats["roles"])), ("turns per row", e(stats["turns"]))]
     if "dropped" in stats: rows += [("dropped", e(stats["dropped"])), ("cleaning", e(stats["cleaning"]))]
     for label, text in (("system prompt", note), ("placeholders", placeholders)):
-        if text: rows.append((label, f"<span class='q-note' style='color:#b45309'>{html.escape(text)}</span>"))
+        if text: rows.append((label, f"<span class='q-note' style='color:#b45309'>{esc(text)}</span>"))
     return "<table class='q-stats' style='font-size:12px'>" + "".join(
         f"<tr><td style='text-align:left;padding-right:12px'><b>{k}</b></td><td style='text-align:left'>{v}</td></tr>" for k, v in rows) + "</table>"
 

@@ -4,11 +4,11 @@
 
 # %% ../nbs/75_monitor.ipynb #97665a0a
 from __future__ import annotations
-import difflib, html, io, time
+import difflib, io, time
 import ipywidgets as W
 from fastcore.basics import patch
 from .compat import StopChannel
-from .config import machine
+from .config import machine, esc
 
 # %% auto #0
 __all__ = ['hms', 'in_notebook', 'html_diff', 'record_line', 'Curves', 'TrainingMonitor', 'html_previews']
@@ -30,9 +30,9 @@ def html_diff(before: str, after: str) -> str:
     "Word-level difference from `before` to `after` as escaped HTML: `<del>` removed, `<ins>` added."
     a, b, out = before.split(), after.split(), []
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
-        if op in ("replace", "delete"): out.append(f"<del style='color:#b91c1c'>{html.escape(' '.join(a[i1:i2]))}</del>")
-        if op in ("replace", "insert"): out.append(f"<ins style='color:#15803d'>{html.escape(' '.join(b[j1:j2]))}</ins>")
-        if op == "equal": out.append(html.escape(" ".join(a[i1:i2])))
+        if op in ("replace", "delete"): out.append(f"<del style='color:#b91c1c'>{esc(' '.join(a[i1:i2]))}</del>")
+        if op in ("replace", "insert"): out.append(f"<ins style='color:#15803d'>{esc(' '.join(b[j1:j2]))}</ins>")
+        if op == "equal": out.append(esc(" ".join(a[i1:i2])))
     return " ".join(out)
 
 # %% ../nbs/75_monitor.ipynb #6f113cc1
@@ -123,7 +123,7 @@ def _on_stop(self: TrainingMonitor, _=None):
     self.stop_btn.disabled, self.stop_btn.description = True, "Stopping…"
 
 # %% ../nbs/75_monitor.ipynb #071f181a
-def _status_line(text: str) -> str: return f"<span style='white-space:nowrap'>&nbsp;{html.escape(text)}</span>"
+def _status_line(text: str) -> str: return f"<span style='white-space:nowrap'>&nbsp;{esc(text)}</span>"
 
 @patch
 def _on_stage(self: TrainingMonitor, e: dict):
@@ -156,7 +156,7 @@ def _on_record(self: TrainingMonitor, e: dict):
     rec = e["record"]
     self.history.append(rec)
     if not self.widgets: print(record_line(rec, self.max_steps), flush=True); return
-    self.numbers.value = html.escape(record_line(rec, self.max_steps, times=False))  # the progress line has the times
+    self.numbers.value = esc(record_line(rec, self.max_steps, times=False))  # the progress line has the times
     self._dirty = True
 
 @patch
@@ -172,7 +172,7 @@ def _redraw(self: TrainingMonitor):
 def html_previews(rows: list, limit: int = 12) -> str:
     "The newest preview rows as an escaped HTML table: step, prompt, answer, change from the base model's answer."
     cell = "<td style='text-align:left;vertical-align:top;white-space:pre-wrap'>{}</td>"
-    body = "".join("<tr>" + cell.format(r["step"]) + cell.format(html.escape(r["prompt"])) + cell.format(html.escape(r["answer"]))
+    body = "".join("<tr>" + cell.format(r["step"]) + cell.format(esc(r["prompt"])) + cell.format(esc(r["answer"]))
                    + cell.format(html_diff(r["base"], r["answer"])) + "</tr>" for r in reversed(rows[-limit:]))
     head = "".join(f"<th style='text-align:left'>{h}</th>" for h in ("step", "prompt", "answer", "change from the base model's answer"))
     return f"<table class='q-previews' style='font-size:12px'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
@@ -201,4 +201,4 @@ def _on_end(self: TrainingMonitor, e: dict):
     self.progress.bar_style = {"finished": "success", "stopped": "warning"}.get(status, "danger")
     self.stop_btn.disabled, self.stop_btn.description = True, status.capitalize()
     colour = {"finished": "#15803d", "stopped": "#b45309"}.get(status, "#b91c1c")
-    self.summary.value = f"<div class='q-summary' style='color:{colour};font-weight:bold'>{html.escape(text)}</div>"
+    self.summary.value = f"<div class='q-summary' style='color:{colour};font-weight:bold'>{esc(text)}</div>"

@@ -4,7 +4,7 @@
 
 # %% ../nbs/40_train.ipynb #ed3cb191
 from __future__ import annotations
-import gc, hashlib, importlib, json, math, shutil, tempfile, threading, time
+import errno, gc, hashlib, importlib, json, math, os, shutil, tempfile, threading, time, zipfile
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 import qlora_nb.compat  # first: peft and trl import bitsandbytes, whose messages no one can act on are dropped (compat.QUIET)
@@ -24,10 +24,12 @@ from .template import tokenize_data
 from .preflight import preflight, advice, device_memory, estimate_memory, GiB
 
 # %% auto #0
-__all__ = ['MAX_BATCH_TOKENS', 'MIN_STEPS', 'SMALL_DATA', 'VIEW', 'sft_config', 'memory_gib', 'append_jsonl', 'eta', 'RunEvents',
-           'MetricsStream', 'Previews', 'StopControl', 'LatestCheckpoint', 'RunFolder', 'check_safetensors',
+__all__ = ['CHECKSUMS', 'MAX_BATCH_TOKENS', 'MIN_STEPS', 'SMALL_DATA', 'VIEW', 'sft_config', 'memory_gib', 'append_jsonl', 'eta',
+           'RunEvents', 'MetricsStream', 'Previews', 'StopControl', 'LatestCheckpoint', 'RunFolder', 'read_json',
+           'read_jsonl', 'check_safetensors', 'checkpoint_problem', 'sha256', 'write_checksums', 'check_adapter',
            'latest_checkpoint', 'pack_rows', 'PackedCollator', 'batch_shape', 'PreflightError', 'OutOfMemory',
-           'float_adapter', 'small_data_note', 'fingerprint', 'Plan', 'plan_run', 'Run', 'fit', 'finetune']
+           'float_adapter', 'small_data_note', 'fingerprint', 'Plan', 'plan_run', 'Run', 'DiskFull', 'disk_full', 'fit',
+           'finetune']
 
 # %% ../nbs/40_train.ipynb #91ebac6e
 def sft_config(cfg: QLoRAConfig, # the run's config
@@ -181,16 +183,33 @@ class RunFolder:
     evaluation = property(lambda self: self.path/"evaluation.json")
 
 # %% ../nbs/40_train.ipynb #b9dab6c6
-@patch
-def latest_checkpoint(self: RunFolder) -> Path | None:
-    "The newest complete checkpoint, or None."
-    p = self.checkpoints/"latest"
-    return p.parent/p.read_text().strip() if p.exists() else None
+def read_json(path, fix: str):
+    "The JSON in `path`; if it is cut short or damaged, a one-line error that names the file and says `fix`, what to do."
+    path = Path(path)
+    try: return json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ValueError(f"{path.parent.name}/{path.name} is damaged (not valid JSON; a write cut short?): {fix}") from None
+
+def read_jsonl(path) -> list:
+    "The records of the JSON-lines file at `path` ([] when there is none); a last line cut short (its write killed half way) is left out."
+    path = Path(path)
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines() if path.exists() else []
+    out = []
+    for i, line in enumerate(lines, 1):
+        try: out.append(json.loads(line))
+        except json.JSONDecodeError:
+            if i < len(lines): raise ValueError(f"{path.name} line {i}: not valid JSON; the run's {path.stem} are damaged there") from None
+    return out
 
 @patch
 def read_state(self: RunFolder) -> dict:
     "What `run.json` says: status, times, base model, data fingerprints, batch."
-    return json.loads(self.state.read_text(encoding="utf-8"))
+    return read_json(self.state, "delete it and resume: the checkpoints hold what was trained")
+
+@patch
+def read_config(self: RunFolder) -> dict:
+    "The run's config as it was given, a plain dict."
+    return read_json(self.config, "write the run's config there again (cfg.to_json(path)) to resume or export it")
 
 @patch
 def write_state(self: RunFolder, **changes) -> dict:
@@ -200,16 +219,11 @@ def write_state(self: RunFolder, **changes) -> dict:
 
 @patch
 def records(self: RunFolder) -> list:
-    "The metrics records logged so far; a last line cut short (its write killed half way) is left out."
-    lines = self.metrics.read_text(encoding="utf-8").splitlines() if self.metrics.exists() else []
-    out = []
-    for i, line in enumerate(lines, 1):
-        try: out.append(json.loads(line))
-        except json.JSONDecodeError:
-            if i < len(lines): raise ValueError(f"{self.metrics.name} line {i}: not valid JSON; the run's metrics are damaged there") from None
-    return out
+    "The metrics records logged so far; a last line cut short is left out."
+    return read_jsonl(self.metrics)
 
-def check_safetensors(path):
+# %% ../nbs/40_train.ipynb #9a415a37
+def check_safetensors(path, fix: str = "resume the run to write it again"):
     "Raise unless the safetensors file at `path` is whole: its header reads, and its tensors end where the file ends."
     path, size = Path(path), Path(path).stat().st_size
     with open(path, "rb") as f:
@@ -218,9 +232,59 @@ def check_safetensors(path):
         except ValueError: header = None
     ends = [t["data_offsets"][1] for k, t in (header or {}).items() if k != "__metadata__"]
     if header is None or 8 + n + max(ends, default=0) != size:
-        raise ValueError(f"{path.parent.name}/{path.name} is incomplete or damaged ({size:,} bytes; a save cut short?): "
-                         "resume the run to write it again")
+        raise ValueError(f"{path.parent.name}/{path.name} is incomplete or damaged ({size:,} bytes; a save cut short?): {fix}")
 
+def checkpoint_problem(ckpt) -> str | None:
+    "What makes the checkpoint folder `ckpt` unfit to resume from (a file missing or cut short), or None when it is whole."
+    ckpt = Path(ckpt)
+    for p in [ckpt/"trainer_state.json"] + sorted(set(ckpt.glob("*.json")) - {ckpt/"trainer_state.json"}):  # the trainer state is written last
+        try: json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, ValueError): return f"its {p.name} is {'missing or ' if p.name == 'trainer_state.json' else ''}cut short"
+    if (ckpt/"adapter_model.safetensors").exists():
+        try: check_safetensors(ckpt/"adapter_model.safetensors")
+        except ValueError: return "its adapter_model.safetensors is cut short"
+    for p in sorted(ckpt.glob("*.pt*")):  # optimizer.pt, scheduler.pt, rng_state.pth: torch's zip archives
+        try: zipfile.ZipFile(p).close()
+        except zipfile.BadZipFile: return f"its {p.name} is cut short"
+    return None
+
+CHECKSUMS = "checksums.json" # in an adapter folder: the sha256 of each file saved with the adapter
+
+def sha256(path) -> str:
+    "The hex sha256 of the file at `path`."
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""): h.update(block)
+    return h.hexdigest()
+
+def write_checksums(folder):
+    "Write the sha256 of every file in `folder` to its `checksums.json` (not its README, which an export replaces with the model card)."
+    folder = Path(folder)
+    sums = {p.name: sha256(p) for p in sorted(folder.iterdir()) if p.is_file() and p.name not in (CHECKSUMS, "README.md")}
+    atomic_write(folder/CHECKSUMS, json.dumps(sums, indent=1))
+
+def check_adapter(folder, fix: str):
+    "Raise a one-line error that names the file and says `fix` unless the adapter in `folder` is whole: weights, JSON files, checksums."
+    folder = Path(folder)
+    if not (folder/"adapter_model.safetensors").exists(): raise FileNotFoundError(f"{folder.name}: no adapter_model.safetensors; {fix}")
+    check_safetensors(folder/"adapter_model.safetensors", fix)
+    for p in sorted(folder.glob("*.json")): read_json(p, fix)
+    sums = read_json(folder/CHECKSUMS, fix) if (folder/CHECKSUMS).exists() else {}
+    for name, digest in sums.items():
+        if not (folder/name).is_file() or sha256(folder/name) != digest:
+            raise ValueError(f"{folder.name}/{name} is damaged or missing (not the file saved with the adapter): {fix}")
+
+@patch
+def latest_checkpoint(self: RunFolder) -> Path | None:
+    "The newest whole checkpoint: the one `checkpoints/latest` names unless it is damaged, else the newest whole one before it; or None."
+    step = lambda p: int(p.name.rpartition("-")[2]) if p.name.rpartition("-")[2].isdigit() else -1
+    try: named = step(self.checkpoints/(self.checkpoints/"latest").read_text().strip())
+    except (OSError, ValueError): named = -1
+    named = None if named < 0 else named  # no `latest`, or one that names nothing: every checkpoint is a candidate
+    found = sorted((p for p in self.checkpoints.glob("checkpoint-*") if p.is_dir() and (named is None or step(p) <= named)), key=step, reverse=True)
+    return next((p for p in found if checkpoint_problem(p) is None), None)
+
+# %% ../nbs/40_train.ipynb #0e7c4b8a
 @patch
 def save_adapter(self: RunFolder, model, tok):
     "Write the trained adapter and its tokenizer to `adapter/`, checked (whole, finite weights) before it replaces what was there."
@@ -231,11 +295,12 @@ def save_adapter(self: RunFolder, model, tok):
         bad = [k for k, t in load_file(tmp/"adapter_model.safetensors").items() if not torch.isfinite(t).all()]
         if bad: raise ValueError(f"the trained adapter has weights that are not finite ({bad[0]} and {len(bad) - 1} more): "
                                  "training diverged; lower lr, or resume from an earlier checkpoint")
+        write_checksums(tmp)
         replace_dir(tmp, self.adapter)
     except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
 
 def latest_checkpoint(run_dir) -> Path | None:
-    "The newest complete checkpoint of the run in `run_dir`, or None."
+    "The newest whole checkpoint of the run in `run_dir`, or None."
     return RunFolder(run_dir).latest_checkpoint()
 
 # %% ../nbs/40_train.ipynb #acdbf24f
@@ -252,7 +317,7 @@ def new(cls: RunFolder, cfg: QLoRAConfig) -> RunFolder:
 @patch
 def trained_steps(self: RunFolder) -> tuple:
     "`(step, max_steps)` of the latest checkpoint, as its trainer state says."
-    state = json.loads((self.latest_checkpoint()/"trainer_state.json").read_text(encoding="utf-8"))
+    state = read_json(self.latest_checkpoint()/"trainer_state.json", "resume from an earlier checkpoint")
     return state["global_step"], state["max_steps"]
 
 @patch(cls_method=True)
@@ -265,15 +330,22 @@ def to_resume(cls: RunFolder, cfg: QLoRAConfig, # the config of the run to resum
         if not runs: raise FileNotFoundError(f"no run with a checkpoint in output_dir {Path(cfg.output_dir).name!r} to resume")
         run = cls(runs[-1])
     else: run = cls(resume)
-    if not run.latest_checkpoint(): raise FileNotFoundError(f"{run.path.name}: no complete checkpoint to resume from")
-    saved = QLoRAConfig.from_json(run.config)
+    if not (ckpt := run.latest_checkpoint()): raise FileNotFoundError(f"{run.path.name}: no complete checkpoint to resume from")
+    saved = QLoRAConfig.from_dict(run.read_config())
     diff = [f.name for f in fields(cfg) if getattr(cfg, f.name) != getattr(saved, f.name) and f.name != "output_dir"]
     if diff: raise ValueError(f"{run.path.name}: the config differs from the run's in {', '.join(diff)}; resume with the run's config.json")
     step, max_steps = run.trained_steps()
-    if step >= max_steps and run.read_state().get("status") == "finished":
+    if step >= max_steps and run.state.exists() and run.read_state().get("status") == "finished" and run._adapter_whole():
         raise ValueError(f"{run.path.name}: all {max_steps} steps are trained, nothing to resume; "
                          "to train further, load its export with load_export(folder, trainable=True)")
+    named = (run.checkpoints/"latest").read_text().strip() if (run.checkpoints/"latest").exists() else ckpt.name
+    if named != ckpt.name: print(f"note: {named} is damaged ({checkpoint_problem(run.checkpoints/named)}): resuming from {ckpt.name}")
     return run
+
+@patch
+def _adapter_whole(self: RunFolder) -> bool:
+    try: check_adapter(self.adapter, ""); return True
+    except (OSError, ValueError): return False
 
 # %% ../nbs/40_train.ipynb #bbcab8cf
 @patch
@@ -281,8 +353,7 @@ def _keep_until(self: RunFolder, step: int):
     "Drop the metrics and previews logged after `step`, atomically."
     for path in (self.metrics, self.previews):
         if not path.exists(): continue
-        recs = self.records() if path == self.metrics else [json.loads(l) for l in path.read_text(encoding="utf-8").splitlines() if l.strip()]
-        atomic_write(path, "".join(json.dumps(r) + "\n" for r in recs if r["step"] <= step))
+        atomic_write(path, "".join(json.dumps(r) + "\n" for r in read_jsonl(path) if r["step"] <= step))
 
 @patch
 def begin(self: RunFolder, cfg: QLoRAConfig, # the run's config
@@ -296,7 +367,9 @@ def begin(self: RunFolder, cfg: QLoRAConfig, # the run's config
     if before.get("train_data") and before["train_data"] != plan.data["train_data"]:
         raise ValueError(f"{self.path.name}: these training rows are not the ones the run trained on (fingerprint {plan.data['train_data']['sha256']}, "
                          f"the run's {before['train_data']['sha256']}); resume with the same rows, or start a new run")
-    if resumed: self._keep_until(self.trained_steps()[0])
+    if resumed:
+        self._keep_until(self.trained_steps()[0])
+        for tmp in self.path.glob(".adapter.*"): shutil.rmtree(tmp, ignore_errors=True)  # an adapter save killed half way
     return self.write_state(version=cfg.version, base_model=cfg.model, base_fingerprint=plan.base_fingerprint, started=before.get("started") or _now(),
                             status="running", **({"resumed": _now()} if resumed else {}), **plan.data, batch=plan.batch, liger=plan.liger)
 
@@ -475,14 +548,34 @@ class Run:
         return f"Run({str(self.dir)!r}, {self.status}, steps={self.trainer.state.global_step}{loss})"
 
 # %% ../nbs/40_train.ipynb #1fa3a7de
+class DiskFull(OSError):
+    "No room on the disk (or under the file-size limit) for what the run writes; the message says what could not be written and what to do."
+    def __str__(self): return self.note
+
+def disk_full(e: BaseException, folder: RunFolder) -> BaseException:
+    "`e` as a `DiskFull` that says what to do when it is a full disk's error (ENOSPC, EFBIG, EDQUOT); any other error as it is."
+    full = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+    if not (isinstance(e, OSError) and e.errno in full or any(os.strerror(n) in str(e) for n in full)): return e  # safetensors wraps the OS error in its own
+    ckpt = folder.latest_checkpoint()
+    d = DiskFull(getattr(e, "errno", errno.ENOSPC), getattr(e, "strerror", None) or os.strerror(errno.ENOSPC), getattr(e, "filename", None))
+    d.note = (f"no room to write {Path(d.filename).name if d.filename else 'the run'} ({d.strerror}): free some disk space, then "
+              + (f"resume {folder.path.name} (it goes on from {ckpt.name})" if ckpt else "start the run again (it had no checkpoint yet)"))
+    return d
+
 def _end(run: Run, status: str, error: BaseException | None = None):
     "Say how `run` ended, in `run.json` and as the `end` event, whatever happens to the writing (a full disk)."
     run.status, unwritten = status, None
     try: run.folder.write_state(status=status, ended=_now(), batch=run.plan.batch)
-    except OSError as e: unwritten = e  # the run's own error, if any, is the one to tell
+    except OSError as e: unwritten = disk_full(e, run.folder)  # the run's own error, if any, is the one to tell
     ckpt = run.folder.latest_checkpoint()
     run.events.send("end", status=status, error=error or unwritten, steps=run.trainer.state.global_step, checkpoint=ckpt and ckpt.name)
     if unwritten and error is None: raise unwritten
+
+def _failed(run: Run, e: BaseException) -> BaseException:
+    "End `run` as interrupted (Ctrl-C) or failed with `e`, a full disk's error said plainly; the error to raise."
+    err = disk_full(e, run.folder)
+    _end(run, "interrupted" if isinstance(e, KeyboardInterrupt) else "failed", err)
+    return err
 
 def _quiet(trainer):
     "Take transformers' own progress bar and log printing out: a view (the monitor) shows the run instead."
@@ -539,7 +632,7 @@ def fit(cfg: QLoRAConfig, # the run's config
             if not (resume and _trained_already(trainer, folder)): trainer.train(resume_from_checkpoint=str(folder.latest_checkpoint()) if resume else None)
             break
         except torch.OutOfMemoryError: pass
-        except BaseException as e: _end(run, "interrupted" if isinstance(e, KeyboardInterrupt) else "failed", e); raise
+        except BaseException as e: err = _failed(run, e); raise err from (None if err is e else e)
         # out of memory, handled outside the except block so that no traceback keeps the batch's tensors alive
         trainer.optimizer, trainer.lr_scheduler = None, None
         _free_cache()
@@ -552,7 +645,7 @@ def fit(cfg: QLoRAConfig, # the run's config
         print(f"out of GPU memory at {plan.shape[0] * 2} rows of {plan.shape[1]} tokens per step: trying {plan.shape[0]}")
         del trainer, run; _free_cache()
     try: folder.save_adapter(trainer.model, tok)
-    except BaseException as e: _end(run, "failed", e); raise
+    except BaseException as e: err = _failed(run, e); raise err from (None if err is e else e)
     _end(run, "stopped" if stop.requested else "finished")
     return run
 
@@ -591,5 +684,7 @@ def finetune(cfg: QLoRAConfig, # the run's config
     if getattr(model, "is_quantized", False) and new_adapter: model = _prepare(model, cfg)
     events.send("stage", stage="tokenizing the rows")
     plan = plan_run(cfg, model, tok, train_ds, eval_ds, quiet=bool(events.subscribers))
-    folder.begin(cfg, plan, resumed=bool(resume))
+    try: folder.begin(cfg, plan, resumed=bool(resume))
+    except OSError as e:  # a full disk at the run's first writes: the view is told too
+        events.send("end", status="failed", error=(err := disk_full(e, folder)), steps=0, checkpoint=None); raise err from e
     return fit(cfg, model, tok, plan, folder, events, stop, callbacks, bool(resume), new_adapter)

@@ -4,8 +4,8 @@
 # cuda or slow are skipped unless asked for: `bash tools/test.sh --flags cuda`), then the same notebooks on Colab's own versions
 # (tools/colab/profile.sh: Python 3.13, ipywidgets 7, ipykernel 6, transformers 5.15, with a check
 # that installing qlora_nb there replaced nothing), then tests/: the widgets in JupyterLab and in
-# the Colab profile's classic Notebook in a headless Chromium, the docs site, and the GPU
-# benchmark's script on its tiny shape. QLORA_NB_BROWSER_TESTS=0 leaves out the Colab profile and
+# the Colab profile's classic Notebook in a headless Chromium, the docs site, faults injected into
+# real training runs (tests/test_faults.py), and the GPU benchmark's script on its tiny shape. QLORA_NB_BROWSER_TESTS=0 leaves out the Colab profile and
 # tests/ (e.g. on a GPU machine).
 set -euo pipefail
 cd "$(dirname "$0")/.."
