@@ -8,7 +8,6 @@ import contextlib, threading
 from dataclasses import dataclass, replace
 import qlora_nb.compat  # first: peft and trl import bitsandbytes, whose messages no one can act on are dropped (compat.QUIET)
 import torch
-from jinja2 import TemplateError
 from peft import PeftModel
 from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 from .template import ensure_chat_template, lock_system
@@ -54,14 +53,7 @@ def chat_inputs(messages: list | str, # a conversation, or one question
                ) -> str:
     "The conversation `messages` (or one question) rendered for the assistant's next reply."
     messages = [{"role": "user", "content": messages}] if isinstance(messages, str) else list(messages)
-    msgs = lock_system(messages, system)
-    try: return tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
-    except TemplateError:  # no system role: fold it into the first user turn
-        sys_ = "\n\n".join(m["content"] for m in msgs if m["role"] == "system")
-        rest = [m for m in msgs if m["role"] != "system"]
-        if not sys_ or not rest: raise
-        rest[0] = {**rest[0], "content": f"{sys_}\n\n{rest[0]['content']}"}
-        return tok.apply_chat_template(rest, tokenize=False, add_generation_prompt=True)
+    return tok.apply_chat_template(lock_system(messages, system, tok), tokenize=False, add_generation_prompt=True)
 
 # %% ../nbs/35_chat.ipynb #9742a8f8
 class _StopOn(StoppingCriteria):

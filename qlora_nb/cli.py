@@ -47,7 +47,9 @@ def train(config: str, resume: str | None = None):
     from qlora_nb.train import finetune
     cfg = QLoRAConfig.from_json(config)
     if not cfg.data: raise ValueError(f'{config}: set "data" to the training data (a file, folder, glob or Hub name)')
-    train_ds, val_ds = split_data(load_data(cfg.data), cfg.val_frac, cfg.seed)
+    from qlora_nb.embedded import load_tokenizer
+    tok = load_tokenizer(cfg)  # documents are chunked in the model's tokens, to max_length
+    train_ds, val_ds = split_data(load_data(cfg.data, tok=tok, chunk_tokens=cfg.max_length), cfg.val_frac, cfg.seed)
     run = finetune(cfg, train_ds, val_ds, resume=resume or False, monitor=True)
     print(f"\n{run}\nadapter: {run.folder.adapter}")
     return run

@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_data.ipynb #78d2d8a1
 from __future__ import annotations
-import csv, glob, hashlib, json, re, unicodedata
+import csv, glob, gzip, hashlib, io, json, re, unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,11 +12,12 @@ from datasets import Dataset
 from .config import visible
 
 # %% auto #0
-__all__ = ['EXTS', 'READERS', 'INSTRUCTION_KEYS', 'RESPONSE_KEYS', 'INPUT_KEYS', 'ROLES', 'FORMATS', 'PLACEHOLDER', 'DataError',
-           'read_file', 'source_files', 'detect_format', 'parse_chat', 'parse_sharegpt', 'parse_instruction',
-           'parse_seed_task', 'parse_text', 'parse_record', 'row_problem', 'normalize_text', 'repeated_lines',
-           'drop_lines', 'chunk_text', 'DataReport', 'hub_records', 'source_records', 'template_system', 'system_note',
-           'placeholders', 'fill_placeholders', 'placeholder_note', 'load_data', 'split_data']
+__all__ = ['EXTS', 'READERS', 'INSTRUCTION_KEYS', 'RESPONSE_KEYS', 'INPUT_KEYS', 'ROLES', 'FORMATS', 'MARKERS', 'PLACEHOLDER',
+           'DataError', 'read_file', 'source_files', 'detect_format', 'parse_chat', 'parse_sharegpt',
+           'parse_instruction', 'parse_seed_task', 'parse_text', 'parse_record', 'row_problem', 'normalize_text',
+           'repeated_lines', 'drop_lines', 'chunk_text', 'DataReport', 'hub_records', 'source_records',
+           'template_system', 'system_note', 'placeholders', 'fill_placeholders', 'placeholder_note', 'load_data',
+           'split_data']
 
 # %% ../nbs/10_data.ipynb #91ab9eff
 class DataError(ValueError):
@@ -26,20 +27,38 @@ class DataError(ValueError):
 # %% ../nbs/10_data.ipynb #e38482a7
 EXTS = (".json", ".jsonl", ".csv", ".tsv", ".parquet", ".txt")
 
+def _kind(path) -> str:
+    "A data file's type from its name: `.jsonl` for `rows.jsonl` and for `rows.jsonl.gz`."
+    s = [x.lower() for x in Path(path).suffixes]
+    return s[-2] if len(s) > 1 and s[-1] == ".gz" else (s[-1] if s else "")
+
+def _text(path, name) -> str:
+    "A data file's text: UTF-8 with or without a byte-order mark (as Excel and Notepad write it), gzip-compressed or not, with no NUL characters."
+    data = path.read_bytes()
+    if data[:2] == b"\x1f\x8b":
+        try: data = gzip.decompress(data)
+        except (OSError, EOFError) as e: raise DataError(f"{name}: a gzip file that does not decompress ({e}); download or compress it again") from None
+    try: text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e: raise DataError(f"{name}: not UTF-8 text (byte {e.start}); save it as UTF-8") from None
+    if "\x00" in text:
+        raise DataError(f"{name} line {text.count(chr(10), 0, text.index(chr(0))) + 1}: holds NUL characters (\\x00), as binary files and broken "
+                        "exports do; remove them, or export the data again")
+    return text
+
 def _json_error(name, line, e): return DataError(f"{name} line {line}: not valid JSON ({e.msg} at column {e.colno}); fix or remove that line")
 
-def _read_jsonl(path, name):
-    for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+def _read_jsonl(path, name, text=None):
+    for i, line in enumerate((text or _text(path, name)).splitlines(), 1):
         if not line.strip(): continue
         try: rec = json.loads(line)
         except json.JSONDecodeError as e: raise _json_error(name, i, e) from None
         yield i, rec
 
 def _read_json(path, name):
-    text = path.read_text(encoding="utf-8")
+    text = _text(path, name)
     try: data = json.loads(text)
     except json.JSONDecodeError as e:
-        if e.msg == "Extra data": yield from _read_jsonl(path, name); return  # JSON Lines saved as .json
+        if e.msg == "Extra data": yield from _read_jsonl(path, name, text); return  # JSON Lines saved as .json
         raise _json_error(name, e.lineno, e) from None
     if isinstance(data, dict):
         lists = [v for v in data.values() if isinstance(v, list)]
@@ -48,17 +67,31 @@ def _read_json(path, name):
     if not isinstance(data, list): raise DataError(f"{name}: expected a JSON array of rows, found {type(data).__name__}")
     yield from enumerate(data, 1)
 
+# %% ../nbs/10_data.ipynb #90184ff9
 def _read_csv(path, name):
-    with open(path, newline="", encoding="utf-8") as f:
-        reader = csv.DictReader(f, delimiter="\t" if path.suffix == ".tsv" else ",")
-        if not reader.fieldnames: raise DataError(f"{name}: empty file, no header row")
-        for rec in reader: yield reader.line_num, {k: v for k, v in rec.items() if k}
+    "A CSV or TSV file's rows as records of its columns; a row of more or fewer fields than the header, or a repeated column, is refused."
+    csv.field_size_limit(2**31 - 1)  # fields of any length: the module's default stops at 131,072 characters
+    reader = csv.reader(io.StringIO(_text(path, name), newline=""), delimiter="\t" if _kind(path) == ".tsv" else ",")
+    try:
+        header = next(reader, None)
+        if not header: raise DataError(f"{name}: empty file, no header row")
+        if twice := [c for c, n in Counter(header).items() if n > 1 and c]:
+            raise DataError(f"{name}: column {twice[0]!r} appears {header.count(twice[0])} times in the header; give each column a name of its own")
+        for row in reader:
+            if not row: continue
+            if len(row) != len(header):
+                raise DataError(f"{name} row {reader.line_num}: {len(row)} fields where the header has {len(header)} (a comma or tab inside a "
+                                "field that is not quoted?); quote such fields, or save the sheet as CSV again")
+            yield reader.line_num, {k: v for k, v in zip(header, row) if k}
+    except csv.Error as e: raise DataError(f"{name} row {reader.line_num}: {e}; save the sheet as CSV again") from None
 
 def _read_parquet(path, name):
-    import pyarrow.parquet as pq
-    yield from enumerate(pq.read_table(path).to_pylist(), 1)
+    import pyarrow as pa, pyarrow.parquet as pq
+    try: table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as e: raise DataError(f"{name}: not a readable parquet file ({str(e)[:120]}); write or download it again") from None
+    yield from enumerate(table.to_pylist(), 1)
 
-def _read_txt(path, name): yield 1, {"text": path.read_text(encoding="utf-8")}
+def _read_txt(path, name): yield 1, {"text": _text(path, name)}
 
 READERS = {".json": _read_json, ".jsonl": _read_jsonl, ".csv": _read_csv, ".tsv": _read_csv, ".parquet": _read_parquet, ".txt": _read_txt}
 
@@ -66,10 +99,11 @@ READERS = {".json": _read_json, ".jsonl": _read_jsonl, ".csv": _read_csv, ".tsv"
 def read_file(path) -> list:
     "The records of one file as `(row, dict)` pairs; a `DataError` names the file and line when it cannot be read."
     path = Path(path)
-    if path.suffix.lower() not in READERS:
-        raise DataError(f"{path.name}: unsupported file type {path.suffix!r}; use one of {', '.join(EXTS)} or pass a list of dicts")
-    try: recs = list(READERS[path.suffix.lower()](path, path.name))
-    except UnicodeDecodeError as e: raise DataError(f"{path.name}: not UTF-8 text (byte {e.start}); save it as UTF-8") from None
+    if _kind(path) not in READERS:
+        raise DataError(f"{path.name}: unsupported file type {path.suffix!r}; use one of {', '.join(EXTS)} (or gzip-compressed: .jsonl.gz) or pass a list of dicts")
+    try: recs = list(READERS[_kind(path)](path, path.name))
+    except RecursionError: raise DataError(f"{path.name}: nested too deeply to read (about 1,000 levels or more); flatten its rows") from None
+    except OSError as e: raise DataError(f"{path.name}: cannot be read ({e.strerror})") from None
     for row, rec in recs:
         if not isinstance(rec, dict): raise DataError(f"{path.name} row {row}: expected an object of fields, found {type(rec).__name__}")
     return recs
@@ -79,9 +113,11 @@ def source_files(source: str) -> list:
     "The data files that the path, folder or glob `source` names, sorted."
     p = Path(source).expanduser()
     if p.is_file(): return [p]
-    if p.is_dir(): files = [f for f in p.rglob("*") if f.suffix.lower() in EXTS and not any(s.startswith(".") for s in f.relative_to(p).parts)]
+    if p.is_dir(): files = [f for f in p.rglob("*") if _kind(f) in EXTS and not any(s.startswith(".") for s in f.relative_to(p).parts)]
     elif glob.has_magic(source): files = [Path(f) for f in glob.glob(str(p), recursive=True) if Path(f).is_file()]
     else: raise DataError(f"{source}: no such file or folder")
+    if dangling := [f for f in files if not f.exists()]:
+        raise DataError(f"{dangling[0].name}: a link to a file that is not there; restore the file, or remove the link")
     if not files: raise DataError(f"{source}: no data files ({', '.join(EXTS)}) found there")
     return sorted(files)
 
@@ -97,6 +133,10 @@ def _first(rec, keys): return next((k for k in keys if k in rec), None)
 
 def detect_format(rec: dict, name: str = "data") -> str:
     "The format of a record, from its fields."
+    if "chosen" in rec and "rejected" in rec:
+        raise DataError(f"{name}: a preference pair (chosen and rejected replies, for DPO or ORPO); qlora_nb trains on conversations "
+                        "(supervised fine-tuning) today: to train on the chosen replies, load them as conversations (rename 'chosen' to "
+                        "'messages', or to 'output' beside the prompt), or train the pairs with trl's DPOTrainer")
     if "messages" in rec: return "chat"
     if "conversations" in rec: return "sharegpt"
     if "instances" in rec and "instruction" in rec: return "seed_tasks"
@@ -107,7 +147,11 @@ def detect_format(rec: dict, name: str = "data") -> str:
 
 # %% ../nbs/10_data.ipynb #41f61ca2
 def _content(value, problems: list) -> str:
+    "A turn's text: a string; a number (`\"output\": 5`) as text; text parts joined (`[{\"type\": \"text\", \"text\": ...}]`); else a problem."
     if isinstance(value, str): return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool): return str(value)
+    if isinstance(value, list) and value and all(isinstance(p, dict) and p.get("type") == "text" for p in value):
+        return "".join(str(p.get("text", p.get("value", ""))) for p in value)  # OpenAI's and Hugging Face's `text`, LLaMA-Factory's `value`
     if value is not None: problems.append("non-text content")
     return "" if value is None else json.dumps(value)
 
@@ -172,6 +216,10 @@ _LLAMA2 = re.compile(r"\s*(?:<s>)?\s*\[INST\]\s*(.*?)\s*\[/INST\]\s*(.*?)\s*(?:<
 _SYS = re.compile(r"^<<SYS>>\s*(.*?)\s*<</SYS>>\s*", re.S)
 _HUMAN = re.compile(r"###\s*(Human|Assistant)\s*:\s*", re.I)
 _ALPACA = re.compile(r"###\s*(Instruction|Input|Response)\s*:\s*", re.I)
+_CHATML = re.compile(r"<\|im_start\|>\s*(\w+)\s*\n(.*?)\s*(?:<\|im_end\|>|(?=<\|im_start\|>)|$)", re.S)
+_LLAMA3 = re.compile(r"<\|start_header_id\|>\s*(\w+)\s*<\|end_header_id\|>\s*(.*?)\s*(?:<\|eot_id\|>|(?=<\|start_header_id\|>)|$)", re.S)
+_VICUNA = re.compile(r"(?:^|(?<=\s)|(?<=</s>))(USER|ASSISTANT):\s*")
+MARKERS = re.compile(r"^\s*(<\|im_start\|>|<\|start_header_id\|>|\[INST\]|<<SYS>>|###\s*(Human|Assistant|Instruction|Input|Response)\s*:|(USER|ASSISTANT):)", re.I)
 
 def _parse_llama2(text):
     turns = []
@@ -180,23 +228,33 @@ def _parse_llama2(text):
         turns += [{"role": "user", "content": user.strip()}, {"role": "assistant", "content": reply.strip()}]
     return turns
 
+def _parse_headers(text, pattern):
+    "Turns of text with a role header before each (ChatML, Llama-3); an unknown role becomes the row's problem."
+    turns = [{"role": ROLES.get(role.lower(), role), "content": body.strip()} for role, body in pattern.findall(text)]
+    return turns, next((f"unknown role {t['role']!r}" for t in turns if t["role"] not in ("system", "user", "assistant")), "")
+
 def _parse_sections(text, pattern, roles):
     parts = pattern.split(text)
     turns = [{"role": "system", "content": parts[0].strip()}] if parts[0].strip() else []
     for label, body in zip(parts[1::2], parts[2::2]):
-        role, body = roles[label.lower()], body.strip()
+        role, body = roles[label.lower()], body.strip().removesuffix("</s>").strip()
         if role == "input" and turns: turns[-1]["content"] += f"\n\n{body}"
         else: turns.append({"role": role, "content": body})
     return turns
 
 def parse_text(text: str) -> dict:
-    "Turns from text in a known prompt format (Llama-2, `### Human:`, `### Instruction:`), else a document."
-    if re.search(r"\[INST\].*?\[/INST\]", text, re.S): turns = _parse_llama2(text)
+    "Turns from text in a known prompt format (ChatML, Llama-3, Llama-2, Vicuna, `### Human:`, `### Instruction:`), else a document."
+    problem = ""
+    if "<|im_start|>" in text: turns, problem = _parse_headers(text, _CHATML)
+    elif "<|start_header_id|>" in text: turns, problem = _parse_headers(text.replace("<|begin_of_text|>", ""), _LLAMA3)
+    elif re.search(r"\[INST\].*?\[/INST\]", text, re.S): turns = _parse_llama2(text)
     elif _HUMAN.search(text): turns = _parse_sections(text, _HUMAN, {"human": "user", "assistant": "assistant"})
+    elif re.search(r"\bUSER:", text) and re.search(r"\bASSISTANT:", text):
+        turns = _parse_sections(text, _VICUNA, {"user": "user", "assistant": "assistant"})
     elif re.search(r"###\s*Instruction\s*:", text, re.I) and re.search(r"###\s*Response\s*:", text, re.I):
         turns = _parse_sections(text, _ALPACA, {"instruction": "user", "input": "input", "response": "assistant"})
     else: return {"messages": [], "text": text, "problem": ""}
-    return {"messages": turns, "text": "", "problem": ""}
+    return {"messages": turns, "text": "", "problem": problem}
 
 # %% ../nbs/10_data.ipynb #cd511ca4
 def parse_record(rec: dict, # the record
@@ -249,8 +307,8 @@ def repeated_lines(docs: list, # the documents' texts
                    min_share: float = 0.05, # the share of documents a line must be in
                    min_count: int = 3, # and the fewest documents
                   ) -> set:
-    "Lines (of 8 characters or more) found in at least `min_share` of the documents and `min_count` of them."
-    counts = Counter(l for d in docs for l in {l.strip() for l in d.split("\n")} if len(l.strip()) >= 8)
+    "Lines (of 8 characters or more, never a role marker such as `### Response:`) found in at least `min_share` of the documents and `min_count` of them."
+    counts = Counter(l for d in docs for l in {l.strip() for l in d.split("\n")} if len(l) >= 8 and not MARKERS.match(l))
     need = max(min_count, min_share * len(docs))
     return {l for l, c in counts.items() if c >= need}
 
@@ -280,7 +338,15 @@ def _units(text, size, n_tok):
             if n_tok(text[c:d]) <= size: yield c, d; continue
             words = _spans(text, _SPACE, c, d)
             step = max(1, len(words) * size // (2 * n_tok(text[c:d])))
-            for i in range(0, len(words), step): yield words[i][0], words[min(i + step, len(words)) - 1][1]
+            for i in range(0, len(words), step): yield from _cut(text, words[i][0], words[min(i + step, len(words)) - 1][1], size, n_tok)
+
+def _cut(text, a, b, size, n_tok):
+    "`text[a:b]` when it fits in `size` tokens, else equal runs of characters that do: the hard cut for text with no spaces."
+    k = max(1, -(-n_tok(text[a:b]) // size))
+    while True:
+        ends = [a + (b - a) * i // k for i in range(k + 1)]
+        if all(n_tok(text[x:y]) <= size for x, y in zip(ends, ends[1:])): yield from zip(ends, ends[1:]); return
+        k *= 2
 
 def _overlap_start(text, a, b, overlap, n_tok) -> int:
     "The earliest sentence start in `text[a:b]` from which the rest fits in `overlap` tokens; `b` if none."
@@ -328,11 +394,22 @@ class DataReport:
         return visible("\n".join(lines + [f"kept {self.kept} row{'s' * (self.kept != 1)}"] + [f"note: {n}" for n in self.notes]))
 
 # %% ../nbs/10_data.ipynb #136b57d2
-def _hub_name(s: str) -> bool: return bool(re.fullmatch(r"[\w.-]+/[\w.-]+", s))
+def _hub_name(s: str) -> bool:
+    "Whether `s` is a Hub dataset name (`owner/name`) rather than a local path: no data file extension, no folder of that name here."
+    return bool(re.fullmatch(r"[\w.-]+/[\w.-]+", s)) and _kind(s) not in EXTS + (".gz",) and not Path(s.split("/")[0]).exists()
 
-def hub_records(name: str, split: str = "train") -> list:
-    "The rows of a Hub dataset (or a local dataset folder) through `datasets.load_dataset`."
+def hub_records(name: str, # `owner/name` on the Hub, or a local dataset folder
+                split: str = "train", # the split to read
+                timeout: float = 5.0, # seconds to wait for the Hub
+               ) -> list:
+    "The rows of a Hub dataset (or a local dataset folder) through `datasets.load_dataset`; offline, a one-line error within `timeout`."
     import datasets
+    from huggingface_hub import dataset_info
+    from huggingface_hub.errors import RepositoryNotFoundError
+    if _hub_name(name):
+        try: dataset_info(name, timeout=timeout)
+        except RepositoryNotFoundError: raise DataError(f"{name}: no such file here, and no such dataset on the Hub (or a private one: log in with a token that may read it)") from None
+        except Exception as e: raise DataError(f"{name}: no such file here, and the Hub cannot be reached to look for that dataset ({type(e).__name__}); check the path, or connect to the network") from None
     try: ds = datasets.load_dataset(name, split=split)
     except Exception as e: raise DataError(f"{name}: could not load it with datasets.load_dataset ({type(e).__name__}: {str(e)[:200]}); check the name and split, or download the files and pass their folder") from None
     return list(enumerate(ds.to_list(), 1))

@@ -16,8 +16,8 @@ from .data import system_note, placeholders, placeholder_note
 from .template import ensure_chat_template, lock_system, tokenize_row
 
 # %% auto #0
-__all__ = ['TRAINED', 'MASKED', 'CUT', 'token_lengths', 'dataset_stats', 'html_tokens', 'html_row', 'length_figure',
-           'length_histogram', 'DatasetInspector', 'html_stats']
+__all__ = ['TRAINED', 'MASKED', 'CUT', 'SHOWN_PAST_CUT', 'token_lengths', 'dataset_stats', 'html_tokens', 'html_row',
+           'length_figure', 'length_histogram', 'DatasetInspector', 'html_stats']
 
 # %% ../nbs/70_inspector.ipynb #ec88f652
 def token_lengths(ds: Dataset, # rows from `load_data`
@@ -33,7 +33,7 @@ def token_lengths(ds: Dataset, # rows from `load_data`
     docs = [i for i, m in enumerate(msgs) if not m]
     out = np.zeros(len(ds), dtype=int)
     if chats:  # as tokenize_row counts them: the template's text, its special tokens written out in it
-        out[chats] = _count(tok, tok.apply_chat_template([lock_system(msgs[i], system) for i in chats], tokenize=False), False)
+        out[chats] = _count(tok, tok.apply_chat_template([lock_system(msgs[i], system, tok) for i in chats], tokenize=False), False)
     if docs: out[docs] = _count(tok, [texts[i] for i in docs], True) + 1  # documents end with an end-of-sequence token
     return out
 
@@ -64,6 +64,7 @@ def dataset_stats(ds: Dataset, # rows from `load_data`
 
 # %% ../nbs/70_inspector.ipynb #afe0a3fe
 TRAINED, MASKED, CUT = "background:#fde68a;color:#111", "color:#9ca3af", "color:#dc2626;text-decoration:line-through;opacity:.6"
+SHOWN_PAST_CUT = 64 # tokens past `max_length` drawn struck out; the rest are counted
 
 def html_tokens(ids: list, # token ids
                 labels: list, # their labels (-100 where not trained)
@@ -73,6 +74,8 @@ def html_tokens(ids: list, # token ids
     "HTML of tokens `ids`: trained ones (label not -100) highlighted, masked ones dimmed, those past `max_length` struck out."
     out = []
     for i, (t, l) in enumerate(zip(ids, labels)):
+        if max_length is not None and i == max_length + SHOWN_PAST_CUT:  # a 100,000-token row is not drawn whole
+            out.append(f"<span class='q-more' style='color:#6b7280'> … {len(ids) - i:,} more tokens not shown</span>"); break
         if max_length is not None and i == max_length:
             out.append(f"<span class='q-cut-mark' style='background:#dc2626;color:white;padding:0 4px'>✂ max_length={max_length}: "
                        f"{len(ids) - max_length} tokens cut</span>")
@@ -96,7 +99,7 @@ def html_row(row: dict, # a row from `load_data` (or a dropped one)
         body = html_tokens(t["input_ids"], t["labels"], tok, cfg.max_length if info["truncated"] else None)
         size = f"{t['length']} tokens, {info['trained_tokens']} trained" + (f", {t['length'] - cfg.max_length} cut" if info["truncated"] else "")
     except Exception as e:
-        body = "<pre style='white-space:pre-wrap'>" + esc(repr(row.get("messages") or row.get("text"))) + "</pre>"
+        body = "<pre style='white-space:pre-wrap'>" + esc(repr(row.get("messages") or row.get("text"))[:20_000]) + "</pre>"
         size = esc(f"cannot render: {e}")
     problem = f" · <b style='color:#dc2626'>dropped: {esc(info['problem'])}</b>" if info["problem"] else ""
     head = f"<div class='q-row-head' style='margin:4px 0'><b>{esc(str(info['source']))}:{info['row']}</b> · {size}{problem}</div>"

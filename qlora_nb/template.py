@@ -7,11 +7,12 @@ from __future__ import annotations
 import random, warnings
 import numpy as np
 from datasets import Dataset
+from jinja2 import TemplateError
 from .config import QLoRAConfig, progress_bars
 
 # %% auto #0
 __all__ = ['FALLBACK_TEMPLATE', 'TEMPLATES', 'ensure_chat_template', 'render', 'assistant_spans', 'tokenize_chat',
-           'trained_spans', 'lock_system', 'tokenize_row', 'tokenize_data', 'token_stats', 'show_row',
+           'trained_spans', 'takes_system', 'lock_system', 'tokenize_row', 'tokenize_data', 'token_stats', 'show_row',
            'inspect_dataset']
 
 # %% ../nbs/20_template.ipynb #6fb3aa24
@@ -82,10 +83,26 @@ TEMPLATES = { # published chat templates, for tests and for tokenizers that lack
 }
 
 # %% ../nbs/20_template.ipynb #b6cd3033
-def lock_system(messages: list, system: str | None) -> list:
-    "`messages` with `system` as their only system prompt (unchanged when `system` is None)."
-    if system is None: return messages
-    return [{"role": "system", "content": system}] + [m for m in messages if m["role"] != "system"]
+_SYSTEM_ROLE = {} # chat template -> whether it accepts a system turn
+
+def takes_system(tok) -> bool:
+    "Whether `tok`'s chat template accepts a system turn (Gemma's and Mistral's v0.2 refuse one)."
+    key = tok.chat_template
+    if key not in _SYSTEM_ROLE:
+        try: tok.apply_chat_template([{"role": "system", "content": "s"}, {"role": "user", "content": "u"}], tokenize=False); _SYSTEM_ROLE[key] = True
+        except TemplateError: _SYSTEM_ROLE[key] = False
+    return _SYSTEM_ROLE[key]
+
+def lock_system(messages: list, # a conversation
+                system: str | None, # its only system prompt (None: its own)
+                tok=None, # the model's tokenizer: a template with no system role gets the system prompt in the first user turn
+               ) -> list:
+    "`messages` with `system` as their only system prompt; folded into the first user turn where `tok`'s template has no system role."
+    if system is not None: messages = [{"role": "system", "content": system}] + [m for m in messages if m["role"] != "system"]
+    if tok is None or not any(m["role"] == "system" for m in messages) or takes_system(tok): return messages
+    sys_, rest = "\n\n".join(m["content"] for m in messages if m["role"] == "system" and m["content"]), [dict(m) for m in messages if m["role"] != "system"]
+    if sys_ and rest: rest[0]["content"] = f"{sys_}\n\n{rest[0]['content']}"
+    return rest
 
 def tokenize_row(row: dict, # a row from `load_data` (messages, or a document's text)
                  tok, # the model's tokenizer
@@ -93,7 +110,7 @@ def tokenize_row(row: dict, # a row from `load_data` (messages, or a document's 
                  system: str | None = None, # a system prompt for every conversation (None: the rows' own)
                 ) -> dict:
     "`input_ids`, `labels` (assistant-only), full `length` and whether it was `truncated`, for one row."
-    if row.get("messages"): ids, labels = tokenize_chat(lock_system(row["messages"], system), tok)
+    if row.get("messages"): ids, labels = tokenize_chat(lock_system(row["messages"], system, tok), tok)
     else:
         ids = tok(row["text"])["input_ids"] + [tok.eos_token_id]
         labels = list(ids)
