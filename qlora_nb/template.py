@@ -4,7 +4,7 @@
 
 # %% ../nbs/20_template.ipynb #62877022
 from __future__ import annotations
-import random, warnings
+import os, random, warnings
 import numpy as np
 from datasets import Dataset
 from jinja2 import TemplateError
@@ -39,19 +39,28 @@ def render(messages: list, # a conversation
     "The conversation as the model reads it, through the tokenizer's chat template."
     return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
 
+def _marker_prefix(text: str, tail: str, tok) -> int:
+    "How much of `tail` (what ends a turn when it is the last) also ends it in `text`, never cutting a special token in two."
+    k = len(os.path.commonprefix([text, tail]))
+    cuts = [(a, a + len(s)) for s in tok.all_special_tokens for a in range(len(tail)) if s and tail.startswith(s, a)]
+    while any(a < k < b for a, b in cuts): k -= 1
+    return k
+
 def assistant_spans(messages: list, tok) -> tuple:
-    "The rendered conversation and the `(start, end)` character spans of its assistant turns."
+    "The rendered conversation and the `(start, end)` character spans of its assistant turns, each with its end-of-turn marker."
     text, spans, cursor = render(messages, tok), [], 0
     for i, m in enumerate(messages):
         if m["role"] != "assistant": continue
         before, upto = render(messages[:i], tok, True), render(messages[:i + 1], tok)
         if text.startswith(before) and text.startswith(upto) and len(upto) > len(before):
             start, end = len(before), len(upto)
-        else:
-            start = text.find(m["content"].strip(), cursor)
-            if start < 0: raise ValueError(f"cannot find assistant turn {i} in the rendered conversation")
-            end = start + len(m["content"].strip())
-            if tok.eos_token and text[end:].lstrip(" ").startswith(tok.eos_token): end = text.index(tok.eos_token, end) + len(tok.eos_token)
+        else:  # the turn renders otherwise once more turns follow: Phi-3 ends the text differently, reasoning templates drop earlier thoughts
+            reply = next((r for r in (m["content"].strip(), m["content"].split("</think>")[-1].strip()) if r and text.find(r, cursor) >= 0), None)
+            if reply is None: raise ValueError(f"cannot find assistant turn {i} in the rendered conversation")
+            at = text.find(reply, cursor)
+            start = len(before) if text.startswith(before) and cursor <= len(before) <= at else at
+            tail = upto[upto.rfind(reply) + len(reply):] if reply in upto else ""  # the turn's end-of-turn marker, as the template writes it
+            end = at + len(reply) + _marker_prefix(text[at + len(reply):], tail, tok)
         spans.append((start, end)); cursor = end
     return text, spans
 
@@ -86,10 +95,11 @@ TEMPLATES = { # published chat templates, for tests and for tokenizers that lack
 _SYSTEM_ROLE = {} # chat template -> whether it accepts a system turn
 
 def takes_system(tok) -> bool:
-    "Whether `tok`'s chat template accepts a system turn (Gemma's and Mistral's v0.2 refuse one)."
+    "Whether `tok`'s chat template renders a system turn of a conversation that ends with a reply, as training rows do."
     key = tok.chat_template
-    if key not in _SYSTEM_ROLE:
-        try: tok.apply_chat_template([{"role": "system", "content": "s"}, {"role": "user", "content": "u"}], tokenize=False); _SYSTEM_ROLE[key] = True
+    if key not in _SYSTEM_ROLE:  # Gemma's and Mistral-7B-Instruct-v0.2's refuse one; Mistral's v3 form (v0.3, Nemo) leaves it out
+        probe = [{"role": "system", "content": "SYSTEM-PROBE"}, {"role": "user", "content": "u"}, {"role": "assistant", "content": "a"}]
+        try: _SYSTEM_ROLE[key] = "SYSTEM-PROBE" in tok.apply_chat_template(probe, tokenize=False)
         except TemplateError: _SYSTEM_ROLE[key] = False
     return _SYSTEM_ROLE[key]
 
