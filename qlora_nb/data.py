@@ -157,7 +157,16 @@ def _content(value, problems: list) -> str:
 
 def _turn(role, value, problems): return {"role": role, "content": _content(value, problems)}
 
-def _conv(turns, problems): return {"messages": turns, "text": "", "problem": problems[0] if problems else ""}
+def _conv(turns, problems, untrained=()):
+    return {"messages": turns, "text": "", "problem": problems[0] if problems else "", "untrained": list(untrained)}
+
+def _trains(m: dict, where: str) -> bool:
+    "Whether a turn trains: LLaMA-Factory's `loss_weight` and axolotl's `weight` (0 or 1) and `train` (true or false); yes when none is given."
+    if m.get("train") is not None: return bool(m["train"])
+    w = m.get("loss_weight", m.get("weight"))
+    if w is None: return True
+    if w not in (0, 1): raise DataError(f"{where}: a loss weight of {w!r}; 0 (not trained) and 1 (trained) are the weights qlora_nb honours")
+    return w == 1
 
 def _role(raw, where):
     if not isinstance(raw, str) or raw.lower() not in ROLES:
@@ -171,8 +180,8 @@ def parse_chat(rec, # the record
                role_key="role", # each turn's role field
                content_key="content", # each turn's text field
               ):
-    "A chat record (`messages`, or ShareGPT's `conversations` of `from`/`value`) as one conversation."
-    problems, turns = [], []
+    "A chat record (`messages`, or ShareGPT's `conversations` of `from`/`value`) as one conversation; replies weighted 0 are not trained."
+    problems, turns, untrained = [], [], []
     if rec.get("system"): turns.append(_turn("system", rec["system"], problems))
     msgs = rec[turns_key]
     if not isinstance(msgs, list): return [_conv([], [f"{turns_key} is not a list"])]
@@ -180,7 +189,9 @@ def parse_chat(rec, # the record
         if not isinstance(m, dict) or role_key not in m:
             raise DataError(f"{where}: {turns_key}[{j}] should be an object with {role_key!r} and {content_key!r}")
         turns.append(_turn(_role(m[role_key], f"{where} {turns_key}[{j}]"), m.get(content_key), problems))
-    return [_conv(turns, problems)]
+        if turns[-1]["role"] == "assistant" and not _trains(m, f"{where} {turns_key}[{j}]"):
+            untrained.append(sum(t["role"] == "assistant" for t in turns) - 1)  # the how-manyth reply: a system turn folded away moves no index
+    return [_conv(turns, problems, untrained)]
 
 def parse_sharegpt(rec, where): return parse_chat(rec, where, "conversations", "from", "value")
 
@@ -289,6 +300,7 @@ def row_problem(conv: dict) -> str:
     if "assistant" not in turns: return "no assistant turn"
     if any(r != ("user" if i % 2 == 0 else "assistant") for i, r in enumerate(turns)): return "roles out of order"
     if turns[-1] != "assistant": return "ends without a reply"
+    if len(set(conv.get("untrained") or ())) >= turns.count("assistant"): return "no reply to train (every one weighted 0)"
     if any(not m["content"].strip() for m in msgs if m["role"] == "assistant"): return "empty response"
     if any(not m["content"].strip() for m in msgs if m["role"] == "user"): return "empty user turn"
     return ""
@@ -432,7 +444,7 @@ def source_records(source, split: str = "train") -> dict:
 def _parse_source(name, recs, format):
     if not recs: raise DataError(f"{name}: no rows")
     fmt = detect_format(recs[0][1], f"{name} row {recs[0][0]}") if format == "auto" else format
-    return fmt, [dict(conv, source=name, row=row) for row, rec in recs for conv in parse_record(rec, fmt, f"{name} row {row}")]
+    return fmt, [dict({"untrained": []}, **conv, source=name, row=row) for row, rec in recs for conv in parse_record(rec, fmt, f"{name} row {row}")]
 
 def _clean(rows, report, boilerplate):
     changed = 0
@@ -472,7 +484,7 @@ def _chunk(rows, report, tok, chunk_tokens, overlap):
 def _features():
     from datasets import Features, Value, List
     return Features({"messages": List({"role": Value("string"), "content": Value("string")}), "text": Value("string"),
-                     "source": Value("string"), "row": Value("int64"), "problem": Value("string")})
+                     "source": Value("string"), "row": Value("int64"), "problem": Value("string"), "untrained": List(Value("int64"))})
 
 # %% ../nbs/10_data.ipynb #9e5bf7a8
 def template_system(tok) -> str | None:

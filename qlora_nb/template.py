@@ -65,9 +65,13 @@ def assistant_spans(messages: list, tok) -> tuple:
     return text, spans
 
 # %% ../nbs/20_template.ipynb #fe0cf548
-def tokenize_chat(messages: list, tok) -> tuple:
-    "`(input_ids, labels)` of a conversation: labels are -100 outside the assistant turns."
+def tokenize_chat(messages: list, # a conversation
+                  tok, # the model's tokenizer
+                  untrained=(), # which replies (0 for the first) are not trained: weighted 0 in the data
+                 ) -> tuple:
+    "`(input_ids, labels)` of a conversation: labels are -100 outside the assistant turns (and in the `untrained` ones)."
     text, spans = assistant_spans(messages, tok)
+    spans = [s for k, s in enumerate(spans) if k not in set(untrained or ())]
     enc = tok(text, add_special_tokens=False, return_offsets_mapping=True)
     ids = enc["input_ids"]
     labels = [t if any(s < e_ and e > s_ for s_, e_ in spans) else -100 for t, (s, e) in zip(ids, enc["offset_mapping"])]
@@ -120,7 +124,7 @@ def tokenize_row(row: dict, # a row from `load_data` (messages, or a document's 
                  system: str | None = None, # a system prompt for every conversation (None: the rows' own)
                 ) -> dict:
     "`input_ids`, `labels` (assistant-only), full `length` and whether it was `truncated`, for one row."
-    if row.get("messages"): ids, labels = tokenize_chat(lock_system(row["messages"], system, tok), tok)
+    if row.get("messages"): ids, labels = tokenize_chat(lock_system(row["messages"], system, tok), tok, row.get("untrained"))
     else:
         ids = tok(row["text"])["input_ids"] + [tok.eos_token_id]
         labels = list(ids)
