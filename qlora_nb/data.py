@@ -126,7 +126,8 @@ INSTRUCTION_KEYS = ("instruction", "prompt", "question", "query")
 RESPONSE_KEYS = ("response", "output", "answer", "completion")
 INPUT_KEYS = ("input", "context")
 ROLES = {"system": "system", "user": "user", "human": "user", "assistant": "assistant", "gpt": "assistant",
-         "model": "assistant", "bot": "assistant", "chatgpt": "assistant"}
+         "model": "assistant", "bot": "assistant", "chatgpt": "assistant", "function_call": "assistant",
+         "tool": "tool", "function": "tool", "observation": "tool", "ipython": "tool"}  # tool calls: OpenAI's and ShareGPT's (glaive, LLaMA-Factory) names
 FORMATS = ("auto", "chat", "sharegpt", "seed_tasks", "instruction", "text")
 
 def _first(rec, keys): return next((k for k in keys if k in rec), None)
@@ -157,8 +158,30 @@ def _content(value, problems: list) -> str:
 
 def _turn(role, value, problems): return {"role": role, "content": _content(value, problems)}
 
-def _conv(turns, problems, untrained=()):
-    return {"messages": turns, "text": "", "problem": problems[0] if problems else "", "untrained": list(untrained)}
+def _conv(turns, problems, untrained=(), calls=None, tools=None):
+    return {"messages": turns, "text": "", "problem": problems[0] if problems else "", "untrained": list(untrained),
+            "calls": json.dumps(calls) if calls else "", "tools": json.dumps(tools) if tools else ""}
+
+def _call(c, where) -> dict:
+    "One tool call as chat templates read it: `{type: function, function: {name, arguments (an object)}}`."
+    f = c.get("function", c) if isinstance(c, dict) else None
+    if not isinstance(f, dict) or not isinstance(f.get("name"), str):
+        raise DataError(f"{where}: a tool call should be an object with a function name (OpenAI's {{\"function\": {{\"name\": ..., \"arguments\": ...}}}})")
+    args = f.get("arguments", f.get("parameters", {}))
+    if isinstance(args, str):
+        try: args = json.loads(args) if args.strip() else {}
+        except json.JSONDecodeError: raise DataError(f"{where}: the arguments of tool call {f['name']!r} are not valid JSON") from None
+    return {"type": "function", "function": {"name": f["name"], "arguments": args}}
+
+def _tools(rec, where) -> list | None:
+    "The tools a conversation may call (its `tools`: a list, or a JSON string of one), or None."
+    tools = rec.get("tools")
+    if not tools: return None
+    if isinstance(tools, str):
+        try: tools = json.loads(tools)
+        except json.JSONDecodeError: raise DataError(f"{where}: tools is not valid JSON; give a list of function schemas") from None
+    if not isinstance(tools, list): raise DataError(f"{where}: tools should be a list of function schemas")
+    return tools
 
 def _trains(m: dict, where: str) -> bool:
     "Whether a turn trains: LLaMA-Factory's `loss_weight` and axolotl's `weight` (0 or 1) and `train` (true or false); yes when none is given."
@@ -181,17 +204,26 @@ def parse_chat(rec, # the record
                content_key="content", # each turn's text field
               ):
     "A chat record (`messages`, or ShareGPT's `conversations` of `from`/`value`) as one conversation; replies weighted 0 are not trained."
-    problems, turns, untrained = [], [], []
+    problems, turns, untrained, calls = [], [], [], {}
     if rec.get("system"): turns.append(_turn("system", rec["system"], problems))
     msgs = rec[turns_key]
     if not isinstance(msgs, list): return [_conv([], [f"{turns_key} is not a list"])]
     for j, m in enumerate(msgs):
+        at = f"{where} {turns_key}[{j}]"
         if not isinstance(m, dict) or role_key not in m:
             raise DataError(f"{where}: {turns_key}[{j}] should be an object with {role_key!r} and {content_key!r}")
-        turns.append(_turn(_role(m[role_key], f"{where} {turns_key}[{j}]"), m.get(content_key), problems))
-        if turns[-1]["role"] == "assistant" and not _trains(m, f"{where} {turns_key}[{j}]"):
-            untrained.append(sum(t["role"] == "assistant" for t in turns) - 1)  # the how-manyth reply: a system turn folded away moves no index
-    return [_conv(turns, problems, untrained)]
+        role, value = _role(m[role_key], at), m.get(content_key)
+        if role == "tool" and isinstance(value, (dict, list)): value = json.dumps(value)  # a tool's result, as JSON text
+        if m[role_key] == "function_call": value, m = "", {**m, "tool_calls": [value]}  # ShareGPT: the call is the turn's value
+        if role == "assistant" and m.get("tool_calls"): value = value or ""
+        turns.append(_turn(role, value, problems))
+        if role != "assistant": continue
+        k = sum(t["role"] == "assistant" for t in turns) - 1  # the how-manyth reply: a system turn folded away moves no index
+        if m.get("tool_calls"):
+            raw = m["tool_calls"] if isinstance(m["tool_calls"], list) else [m["tool_calls"]]
+            calls[k] = [_call(json.loads(c) if isinstance(c, str) and c.strip().startswith("{") else c, at) for c in raw]
+        if not _trains(m, at): untrained.append(k)
+    return [_conv(turns, problems, untrained, calls, _tools(rec, where))]
 
 def parse_sharegpt(rec, where): return parse_chat(rec, where, "conversations", "from", "value")
 
@@ -298,10 +330,13 @@ def row_problem(conv: dict) -> str:
     if "system" in roles[1:]: return "roles out of order"
     turns = roles[1:] if roles[0] == "system" else roles
     if "assistant" not in turns: return "no assistant turn"
-    if any(r != ("user" if i % 2 == 0 else "assistant") for i, r in enumerate(turns)): return "roles out of order"
+    calls = {int(k) for k in json.loads(conv.get("calls") or "{}")}
+    replies = iter(range(len(turns)))  # each reply marked c (it calls tools) or a; after a call come the tools' results, then a reply
+    shape = "".join({"user": "u", "tool": "t"}.get(r) or ("c" if next(replies) in calls else "a") for r in turns)
+    if not re.fullmatch(r"(u(?:ct+)*a)*u(?:ct+)*[ac]?", shape): return "roles out of order"
     if turns[-1] != "assistant": return "ends without a reply"
     if len(set(conv.get("untrained") or ())) >= turns.count("assistant"): return "no reply to train (every one weighted 0)"
-    if any(not m["content"].strip() for m in msgs if m["role"] == "assistant"): return "empty response"
+    if any(not m["content"].strip() for k, m in enumerate(t for t in msgs if t["role"] == "assistant") if k not in calls): return "empty response"
     if any(not m["content"].strip() for m in msgs if m["role"] == "user"): return "empty user turn"
     return ""
 
@@ -444,7 +479,7 @@ def source_records(source, split: str = "train") -> dict:
 def _parse_source(name, recs, format):
     if not recs: raise DataError(f"{name}: no rows")
     fmt = detect_format(recs[0][1], f"{name} row {recs[0][0]}") if format == "auto" else format
-    return fmt, [dict({"untrained": []}, **conv, source=name, row=row) for row, rec in recs for conv in parse_record(rec, fmt, f"{name} row {row}")]
+    return fmt, [dict({"untrained": [], "calls": "", "tools": ""}, **conv, source=name, row=row) for row, rec in recs for conv in parse_record(rec, fmt, f"{name} row {row}")]
 
 def _clean(rows, report, boilerplate):
     changed = 0
@@ -484,7 +519,8 @@ def _chunk(rows, report, tok, chunk_tokens, overlap):
 def _features():
     from datasets import Features, Value, List
     return Features({"messages": List({"role": Value("string"), "content": Value("string")}), "text": Value("string"),
-                     "source": Value("string"), "row": Value("int64"), "problem": Value("string"), "untrained": List(Value("int64"))})
+                     "source": Value("string"), "row": Value("int64"), "problem": Value("string"), "untrained": List(Value("int64")),
+                     "calls": Value("string"), "tools": Value("string")})  # tool calls by reply, and the tools, as JSON ("" when none)
 
 # %% ../nbs/10_data.ipynb #9e5bf7a8
 def template_system(tok) -> str | None:

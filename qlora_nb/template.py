@@ -4,7 +4,7 @@
 
 # %% ../nbs/20_template.ipynb #62877022
 from __future__ import annotations
-import os, random, warnings
+import json, os, random, warnings
 import numpy as np
 from datasets import Dataset
 from jinja2 import TemplateError
@@ -12,8 +12,8 @@ from .config import QLoRAConfig, progress_bars
 
 # %% auto #0
 __all__ = ['FALLBACK_TEMPLATE', 'TEMPLATES', 'ensure_chat_template', 'render', 'assistant_spans', 'tokenize_chat',
-           'trained_spans', 'takes_system', 'lock_system', 'tokenize_row', 'tokenize_data', 'token_stats', 'show_row',
-           'inspect_dataset']
+           'trained_spans', 'takes_system', 'lock_system', 'chat_messages', 'takes_tools', 'tokenize_row',
+           'tokenize_data', 'token_stats', 'show_row', 'inspect_dataset']
 
 # %% ../nbs/20_template.ipynb #6fb3aa24
 FALLBACK_TEMPLATE = (
@@ -35,9 +35,10 @@ def ensure_chat_template(tok):
 def render(messages: list, # a conversation
            tok, # the model's tokenizer
            add_generation_prompt: bool = False, # end with the opening of the assistant's next turn
+           tools: list | None = None, # the functions the conversation may call, for the template's own tool support
           ) -> str:
     "The conversation as the model reads it, through the tokenizer's chat template."
-    return tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
+    return tok.apply_chat_template(messages, tools=tools, tokenize=False, add_generation_prompt=add_generation_prompt)
 
 def _marker_prefix(text: str, tail: str, tok) -> int:
     "How much of `tail` (what ends a turn when it is the last) also ends it in `text`, never cutting a special token in two."
@@ -46,16 +47,20 @@ def _marker_prefix(text: str, tail: str, tok) -> int:
     while any(a < k < b for a, b in cuts): k -= 1
     return k
 
-def assistant_spans(messages: list, tok) -> tuple:
+def assistant_spans(messages: list, tok, tools: list | None = None) -> tuple:
     "The rendered conversation and the `(start, end)` character spans of its assistant turns, each with its end-of-turn marker."
-    text, spans, cursor = render(messages, tok), [], 0
+    text, spans, cursor = render(messages, tok, tools=tools), [], 0
     for i, m in enumerate(messages):
         if m["role"] != "assistant": continue
-        before, upto = render(messages[:i], tok, True), render(messages[:i + 1], tok)
+        before, upto = render(messages[:i], tok, True, tools), render(messages[:i + 1], tok, tools=tools)
         if text.startswith(before) and text.startswith(upto) and len(upto) > len(before):
             start, end = len(before), len(upto)
         else:  # the turn renders otherwise once more turns follow: Phi-3 ends the text differently, reasoning templates drop earlier thoughts
             reply = next((r for r in (m["content"].strip(), m["content"].split("</think>")[-1].strip()) if r and text.find(r, cursor) >= 0), None)
+            if reply is None and text.startswith(before) and upto.startswith(before):  # a turn of tool calls and no text: its rendering
+                own = upto[len(before):]  # as the last turn, less what a template adds only there (Qwen3's empty thoughts)
+                k = next((k for k in range(len(own)) if text.startswith(own[k:], len(before))), None)
+                if k is not None: spans.append((len(before), len(before) + len(own) - k)); cursor = spans[-1][1]; continue
             if reply is None: raise ValueError(f"cannot find assistant turn {i} in the rendered conversation")
             at = text.find(reply, cursor)
             start = len(before) if text.startswith(before) and cursor <= len(before) <= at else at
@@ -68,9 +73,10 @@ def assistant_spans(messages: list, tok) -> tuple:
 def tokenize_chat(messages: list, # a conversation
                   tok, # the model's tokenizer
                   untrained=(), # which replies (0 for the first) are not trained: weighted 0 in the data
+                  tools: list | None = None, # the functions the conversation may call
                  ) -> tuple:
     "`(input_ids, labels)` of a conversation: labels are -100 outside the assistant turns (and in the `untrained` ones)."
-    text, spans = assistant_spans(messages, tok)
+    text, spans = assistant_spans(messages, tok, tools)
     spans = [s for k, s in enumerate(spans) if k not in set(untrained or ())]
     enc = tok(text, add_special_tokens=False, return_offsets_mapping=True)
     ids = enc["input_ids"]
@@ -118,13 +124,38 @@ def lock_system(messages: list, # a conversation
     if sys_ and rest: rest[0]["content"] = f"{sys_}\n\n{rest[0]['content']}"
     return rest
 
+def chat_messages(row: dict) -> tuple:
+    "`(messages, tools)` of a row from `load_data`: its replies that call tools carry their `tool_calls`, as chat templates read them."
+    calls = json.loads(row.get("calls") or "{}")
+    if not calls: return row["messages"], json.loads(row["tools"]) if row.get("tools") else None
+    replies, out = iter(range(len(row["messages"]))), []
+    for m in row["messages"]:
+        k = next(replies) if m["role"] == "assistant" else None
+        out.append({**m, "tool_calls": calls[str(k)]} if str(k) in calls else m)
+    return out, json.loads(row["tools"]) if row.get("tools") else None
+
+_TOOLS = {} # chat template -> whether it renders tools and tool calls
+
+def takes_tools(tok) -> bool:
+    "Whether `tok`'s chat template renders a conversation's tools and its tool calls (Qwen2.5's and Llama 3.1's do; SmolLM2's does not)."
+    key = tok.chat_template
+    if key not in _TOOLS:
+        tool = {"type": "function", "function": {"name": "probe_tool", "description": "a probe", "parameters": {"type": "object", "properties": {}}}}
+        call = {"role": "assistant", "content": "", "tool_calls": [{"type": "function", "function": {"name": "probe_call", "arguments": {}}}]}
+        try: text = tok.apply_chat_template([{"role": "user", "content": "u"}, call], tools=[tool], tokenize=False)
+        except TemplateError: text = ""
+        _TOOLS[key] = "probe_tool" in text and "probe_call" in text
+    return _TOOLS[key]
+
 def tokenize_row(row: dict, # a row from `load_data` (messages, or a document's text)
                  tok, # the model's tokenizer
                  max_length: int, # the longest row trained on; longer ones are cut
                  system: str | None = None, # a system prompt for every conversation (None: the rows' own)
                 ) -> dict:
     "`input_ids`, `labels` (assistant-only), full `length` and whether it was `truncated`, for one row."
-    if row.get("messages"): ids, labels = tokenize_chat(lock_system(row["messages"], system, tok), tok, row.get("untrained"))
+    if row.get("messages"):
+        messages, tools = chat_messages(row)
+        ids, labels = tokenize_chat(lock_system(messages, system, tok), tok, row.get("untrained"), tools)
     else:
         ids = tok(row["text"])["input_ids"] + [tok.eos_token_id]
         labels = list(ids)
@@ -138,6 +169,9 @@ def tokenize_data(ds: Dataset, # rows from `load_data`
                  ) -> Dataset:
     "`ds` tokenized for training with `cfg.max_length`, `cfg.long_rows` and `cfg.system_prompt`."
     ensure_chat_template(tok)
+    if "calls" in ds.column_names and (n := sum(bool(c) for c in ds["calls"])) and not takes_tools(tok):
+        raise ValueError(f"{n} rows call tools, and this model's chat template has no tool support (it would drop the calls): "
+                         "train them on a model whose template renders tools (Qwen2.5, Llama 3.1, Mistral v0.3 ...), or leave those rows out")
     with progress_bars(verbose):
         out = ds.map(tokenize_row, fn_kwargs=dict(tok=tok, max_length=cfg.max_length, system=cfg.system_prompt), desc="Tokenizing")
         n_long = sum(out["truncated"])
