@@ -27,9 +27,9 @@ from .preflight import preflight, advice, device_memory, estimate_memory, GiB
 __all__ = ['CHECKSUMS', 'MAX_BATCH_TOKENS', 'MIN_STEPS', 'SMALL_DATA', 'VIEW', 'sft_config', 'memory_gib', 'append_jsonl', 'eta',
            'RunEvents', 'MetricsStream', 'Previews', 'StopControl', 'LatestCheckpoint', 'RunFolder', 'read_json',
            'read_jsonl', 'check_safetensors', 'checkpoint_problem', 'sha256', 'write_checksums', 'check_adapter',
-           'latest_checkpoint', 'pack_rows', 'PackedCollator', 'batch_shape', 'PreflightError', 'OutOfMemory',
-           'float_adapter', 'small_data_note', 'fingerprint', 'Plan', 'plan_run', 'Run', 'DiskFull', 'disk_full', 'fit',
-           'finetune']
+           'latest_checkpoint', 'NotWritable', 'pack_rows', 'PackedCollator', 'batch_shape', 'PreflightError',
+           'OutOfMemory', 'float_adapter', 'small_data_note', 'fingerprint', 'Plan', 'plan_run', 'Run', 'DiskFull',
+           'disk_full', 'fit', 'finetune']
 
 # %% ../nbs/40_train.ipynb #91ebac6e
 def sft_config(cfg: QLoRAConfig, # the run's config
@@ -306,9 +306,21 @@ def latest_checkpoint(run_dir) -> Path | None:
 # %% ../nbs/40_train.ipynb #acdbf24f
 def _now() -> str: return time.strftime("%Y-%m-%dT%H:%M:%S")
 
+class NotWritable(OSError):
+    "The output folder cannot be written; the message says which and what to do."
+    def __str__(self): return self.note
+
+def _writable(folder):
+    "Raise `NotWritable` unless files can be made in `folder` (made if need be): before anything is loaded."
+    try: Path(folder).mkdir(parents=True, exist_ok=True); tempfile.TemporaryFile(dir=folder).close()
+    except OSError as e:
+        err = NotWritable(e.errno, e.strerror); err.note = f"output_dir {Path(folder).name!r} cannot be written ({e.strerror}): choose a folder you may write to"
+        raise err from None
+
 @patch(cls_method=True)
 def new(cls: RunFolder, cfg: QLoRAConfig) -> RunFolder:
-    "A new folder for a run: `output_dir/YYYYmmdd-HHMMSS-model` (with `~1`, `~2` ... when taken)."
+    "A new folder for a run: `output_dir/YYYYmmdd-HHMMSS-model` (with `~1`, `~2` ... when taken), in an output folder checked writable."
+    _writable(cfg.output_dir)
     d = Path(cfg.output_dir)/f"{time.strftime('%Y%m%d-%H%M%S')}-{Path(cfg.model.rstrip('/')).name}"
     i = 1
     while d.exists(): d, i = d.with_name(f"{d.name.split('~')[0]}~{i}"), i + 1
