@@ -48,6 +48,9 @@ def train(config: str, resume: str | None = None):
     cfg = QLoRAConfig.from_json(config)
     if not cfg.data: raise ValueError(f'{config}: set "data" to the training data (a file, folder, glob or Hub name)')
     from qlora_nb.embedded import load_tokenizer
+    from qlora_nb.preflight import model_problem
+    from qlora_nb.train import PreflightError
+    if problem := model_problem(cfg): raise PreflightError(problem)  # before the tokenizer is asked of a model that is not there
     tok = load_tokenizer(cfg)  # documents are chunked in the model's tokens, to max_length
     train_ds, val_ds = split_data(load_data(cfg.data, tok=tok, chunk_tokens=cfg.max_length), cfg.val_frac, cfg.seed)
     run = finetune(cfg, train_ds, val_ds, resume=resume or False, monitor=True)
