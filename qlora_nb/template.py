@@ -47,7 +47,10 @@ def _marker_prefix(text: str, tail: str, tok) -> int:
     while any(a < k < b for a, b in cuts): k -= 1
     return k
 
-def assistant_spans(messages: list, tok, tools: list | None = None) -> tuple:
+def assistant_spans(messages: list, # a conversation
+                    tok, # the model's tokenizer, whose chat template renders it
+                    tools: list | None = None, # the functions the conversation may call
+                   ) -> tuple:
     "The rendered conversation and the `(start, end)` character spans of its assistant turns, each with its end-of-turn marker."
     text, spans, cursor = render(messages, tok, tools=tools), [], 0
     for i, m in enumerate(messages):
