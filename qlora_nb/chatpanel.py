@@ -8,12 +8,11 @@ import json, os, random, re, tempfile, threading, time
 from dataclasses import asdict, replace
 from pathlib import Path
 import ipywidgets as W
-from fastcore.basics import patch
 from .compat import accordion, widget_bundle
 from .chat import ChatEngine, GenerationSettings
 from .train import Run
 from .export import load_export, read_export
-from .config import esc
+from .config import esc, patch
 
 # %% auto #0
 __all__ = ['FRESH', 'html_markdown', 'html_message', 'html_answer', 'html_transcript', 'ChatPanel']

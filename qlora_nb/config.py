@@ -6,12 +6,11 @@
 from __future__ import annotations
 import contextlib, difflib, functools, html, json, os, re, shutil, tempfile
 from dataclasses import dataclass, field, fields, asdict
-from fastcore.basics import patch
 from pathlib import Path
 
 # %% auto #0
 __all__ = ['CHOICES', 'RANGES', 'PRESETS', 'QLoRAConfig', 'validate', 'atomic_write', 'replace_dir', 'visible', 'esc',
-           'progress_bars', 'Machine', 'machine', 'compute_dtype']
+           'progress_bars', 'Machine', 'machine', 'patch', 'compute_dtype']
 
 # %% ../nbs/00_config.ipynb #0fbebb57
 @dataclass
@@ -182,6 +181,17 @@ def machine() -> Machine:
     import torch
     if not torch.cuda.is_available(): return Machine("cpu", "CPU", False)
     return Machine("cuda", torch.cuda.get_device_name(), torch.cuda.is_bf16_supported())
+
+# %% ../nbs/00_config.ipynb #3e6d7833
+def patch(f=None, *, cls_method=False):
+    "Decorator: make `f` a method (a class method when `cls_method`) of the class its first parameter is annotated with."
+    if f is None: return functools.partial(patch, cls_method=cls_method)
+    cls = f.__annotations__[f.__code__.co_varnames[0]]
+    if isinstance(cls, str): cls = eval(cls, f.__globals__)  # annotations are text under `from __future__ import annotations`
+    f.__qualname__ = f"{cls.__name__}.{f.__name__}"
+    f.__code__ = f.__code__.replace(co_qualname=f.__qualname__)  # tracebacks name the class
+    setattr(cls, f.__name__, classmethod(f) if cls_method else f)
+    return f.__globals__.get(f.__name__)  # whatever the name meant before, not the method
 
 # %% ../nbs/00_config.ipynb #0da7c2cc
 def _unknown_key(key):

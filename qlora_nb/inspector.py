@@ -8,9 +8,8 @@ import html, io, random, threading
 from collections import Counter
 import numpy as np
 import ipywidgets as W
-from fastcore.basics import patch
 from datasets import Dataset
-from .config import QLoRAConfig, esc
+from .config import QLoRAConfig, esc, patch
 from .compat import widget_bundle
 from .data import system_note, placeholders, placeholder_note
 from .template import ensure_chat_template, lock_system, tokenize_row

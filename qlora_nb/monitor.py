@@ -6,9 +6,8 @@
 from __future__ import annotations
 import difflib, io, time
 import ipywidgets as W
-from fastcore.basics import patch
 from .compat import StopChannel
-from .config import machine, esc
+from .config import machine, esc, patch
 
 # %% auto #0
 __all__ = ['hms', 'in_notebook', 'html_diff', 'record_line', 'Curves', 'TrainingMonitor', 'html_previews']

@@ -10,12 +10,11 @@ from pathlib import Path
 import qlora_nb.compat  # first: peft and trl import bitsandbytes, whose messages no one can act on are dropped (compat.QUIET)
 import torch
 from datasets import Dataset
-from fastcore.basics import patch
 from transformers import TrainerCallback
 from trl import SFTConfig, SFTTrainer, pack_dataset
 from peft import PeftModel, prepare_model_for_kbit_training, set_peft_model_state_dict
 from safetensors.torch import load_file
-from .config import QLoRAConfig, compute_dtype, atomic_write, replace_dir, progress_bars, machine
+from .config import QLoRAConfig, compute_dtype, atomic_write, replace_dir, progress_bars, machine, patch
 from .compat import checkpointing_args, seed_all, honours_position_ids, use_liger
 from .embedded import model_path, load_tokenizer
 from .model import load_model, lora_config, trainable, base_fingerprint

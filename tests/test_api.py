@@ -27,3 +27,39 @@ def test_book_order(module):
     used = _imports("\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code"))
     later = sorted(m for m in used if CHAPTERS[m].name > nb.name)
     assert not later, f"{nb.name} imports later chapters: {later}"
+
+# Modules the package imports that no requirement brings, each with why that is safe.
+NOT_REQUIRED = {"ipykernel": "imported only inside a running Jupyter kernel, which is ipykernel",
+                "jupyter_client": "likewise, a dependency of ipykernel",
+                "liger_kernel": "optional: used only when installed (find_spec first)"}
+
+def _needed_distributions() -> set:
+    "The distributions that installing settings.ini's `requirements` installs: the requirements and all they need."
+    import configparser
+    from importlib.metadata import PackageNotFoundError, requires
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+    cfg = configparser.ConfigParser(delimiters=["="]); cfg.read(ROOT/"settings.ini")
+    todo, seen = [Requirement(r) for r in cfg["DEFAULT"]["requirements"].split()], set()
+    while todo:
+        req = todo.pop()
+        if canonicalize_name(req.name) in seen or (req.marker and not req.marker.evaluate({"extra": ""})): continue
+        seen.add(canonicalize_name(req.name))
+        try: todo += [Requirement(r) for r in requires(req.name) or []]
+        except PackageNotFoundError: pass  # not installed here: it brings nothing this check can see
+    return seen
+
+def test_imports_are_required():
+    "Every module the package imports comes with its declared requirements: `bash tools/setup.sh && qlora-nb demo` runs."
+    import ast, sys
+    from importlib.metadata import packages_distributions
+    from packaging.utils import canonicalize_name
+    provided, needed, missing = packages_distributions(), _needed_distributions(), set()
+    for path in sorted((ROOT/"qlora_nb").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import): names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0: names = [node.module]
+            else: continue
+            for top in {n.split(".")[0] for n in names} - set(sys.stdlib_module_names) - {"qlora_nb"} - set(NOT_REQUIRED):
+                if not {canonicalize_name(d) for d in provided.get(top, [])} & needed: missing.add(f"{top} ({path.name})")
+    assert not missing, f"imported but not brought by settings.ini's requirements: {sorted(missing)}"
