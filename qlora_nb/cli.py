@@ -52,7 +52,8 @@ def train(config: str, resume: str | None = None):
     from qlora_nb.train import PreflightError
     if problem := model_problem(cfg): raise PreflightError(problem)  # before the tokenizer is asked of a model that is not there
     tok = load_tokenizer(cfg)  # documents are chunked in the model's tokens, to max_length
-    train_ds, val_ds = split_data(load_data(cfg.data, tok=tok, chunk_tokens=cfg.max_length), cfg.val_frac, cfg.seed)
+    from qlora_nb.template import document_room
+    train_ds, val_ds = split_data(load_data(cfg.data, tok=tok, chunk_tokens=document_room(tok, cfg.max_length)), cfg.val_frac, cfg.seed)
     run = finetune(cfg, train_ds, val_ds, resume=resume or False, monitor=True)
     print(f"\n{run}\nadapter: {run.folder.adapter}")
     return run

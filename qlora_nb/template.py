@@ -9,11 +9,12 @@ import numpy as np
 from datasets import Dataset
 from jinja2 import TemplateError
 from .config import QLoRAConfig, progress_bars
+from .data import chunk_text
 
 # %% auto #0
 __all__ = ['FALLBACK_TEMPLATE', 'TEMPLATES', 'ensure_chat_template', 'render', 'assistant_spans', 'tokenize_chat',
            'trained_spans', 'takes_system', 'lock_system', 'chat_messages', 'takes_tools', 'tokenize_row',
-           'tokenize_data', 'token_stats', 'show_row', 'inspect_dataset']
+           'document_room', 'documents_in_tokens', 'tokenize_data', 'token_stats', 'show_row', 'inspect_dataset']
 
 # %% ../nbs/20_template.ipynb #6fb3aa24
 FALLBACK_TEMPLATE = (
@@ -67,6 +68,7 @@ def assistant_spans(messages: list, # a conversation
             if reply is None: raise ValueError(f"cannot find assistant turn {i} in the rendered conversation")
             at = text.find(reply, cursor)
             start = len(before) if text.startswith(before) and cursor <= len(before) <= at else at
+            while start > cursor and text[start - 1] == " ": start -= 1  # a space before a reply goes with it, as in its first token
             tail = upto[upto.rfind(reply) + len(reply):] if reply in upto else ""  # the turn's end-of-turn marker, as the template writes it
             end = at + len(reply) + _marker_prefix(text[at + len(reply):], tail, tok)
         spans.append((start, end)); cursor = end
@@ -164,18 +166,43 @@ def tokenize_row(row: dict, # a row from `load_data` (messages, or a document's 
         labels = list(ids)
     return {"input_ids": ids[:max_length], "labels": labels[:max_length], "length": len(ids), "truncated": len(ids) > max_length}
 
+# %% ../nbs/20_template.ipynb #d5b6c2a7
+def document_room(tok, max_length: int) -> int:
+    "How many tokens of text a document row of `max_length` tokens holds: `tokenize_row` adds the tokenizer's own and an end of text."
+    return max_length - len(tok("")["input_ids"]) - 1
+
+def documents_in_tokens(ds: Dataset, # rows from `load_data`
+                        tok, # the model's tokenizer
+                        max_length: int, # the longest row trained on
+                        verbose: bool = True, # say how many documents were cut again
+                       ) -> Dataset:
+    "`ds` with each document longer than `max_length` tokens of `tok` (special tokens and end of text included) cut into chunks that fit."
+    size = document_room(tok, max_length)
+    def cut(batch):
+        out = {k: [] for k in batch}
+        for i, text in enumerate(batch["text"]):
+            pieces = chunk_text(text, tok, size, min(64, size // 8)) if text and not batch["messages"][i] else [text]
+            for k in batch: out[k] += [pieces[j] if k == "text" else batch[k][i] for j in range(len(pieces))]
+        return out
+    out = ds.map(cut, batched=True, desc="Cutting long documents in the model's tokens") if "text" in ds.column_names else ds
+    if verbose and len(out) > len(ds):
+        print(f"{len(out) - len(ds)} chunks added: documents longer than max_length={max_length} in this model's tokens were cut again "
+              "(pass tok= to load_data to chunk in them from the start)")
+    return out
+
 # %% ../nbs/20_template.ipynb #0001837f
 def tokenize_data(ds: Dataset, # rows from `load_data`
                   tok, # the model's tokenizer
                   cfg: QLoRAConfig, # for `max_length`, `long_rows` and `system_prompt`
                   verbose: bool = True, # report truncated and dropped rows, show progress
                  ) -> Dataset:
-    "`ds` tokenized for training with `cfg.max_length`, `cfg.long_rows` and `cfg.system_prompt`."
+    "`ds` tokenized for training with `cfg.max_length`, `cfg.long_rows` and `cfg.system_prompt`; documents too long are cut again, never truncated."
     ensure_chat_template(tok)
     if "calls" in ds.column_names and (n := sum(bool(c) for c in ds["calls"])) and not takes_tools(tok):
         raise ValueError(f"{n} rows call tools, and this model's chat template has no tool support (it would drop the calls): "
                          "train them on a model whose template renders tools (Qwen2.5, Llama 3.1, Mistral v0.3 ...), or leave those rows out")
     with progress_bars(verbose):
+        ds = documents_in_tokens(ds, tok, cfg.max_length, verbose)
         out = ds.map(tokenize_row, fn_kwargs=dict(tok=tok, max_length=cfg.max_length, system=cfg.system_prompt), desc="Tokenizing")
         n_long = sum(out["truncated"])
         if cfg.long_rows == "drop": out = out.filter(lambda r: not r["truncated"])
