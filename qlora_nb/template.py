@@ -131,13 +131,17 @@ def lock_system(messages: list, # a conversation
 
 def chat_messages(row: dict) -> tuple:
     "`(messages, tools)` of a row from `load_data`: its replies that call tools carry their `tool_calls`, as chat templates read them."
-    calls = json.loads(row.get("calls") or "{}")
-    if not calls: return row["messages"], json.loads(row["tools"]) if row.get("tools") else None
-    replies, out = iter(range(len(row["messages"]))), []
-    for m in row["messages"]:
-        k = next(replies) if m["role"] == "assistant" else None
-        out.append({**m, "tool_calls": calls[str(k)]} if str(k) in calls else m)
-    return out, json.loads(row["tools"]) if row.get("tools") else None
+    calls, tools = json.loads(row.get("calls") or "{}"), json.loads(row["tools"]) if row.get("tools") else None
+    if not calls: return row["messages"], tools
+    replies, out, ids = iter(range(len(row["messages"]))), [], []
+    for i, m in enumerate(row["messages"]):
+        k = str(next(replies)) if m["role"] == "assistant" else None
+        if k in calls:  # each call gets an id of 9 characters (Mistral's templates need one), its results refer to it
+            ids = [f"c{i:04d}{j:04d}" for j in range(len(calls[k]))]
+            out.append({**m, "tool_calls": [{**c, "id": d} for c, d in zip(calls[k], ids)]})
+        elif m["role"] == "tool" and ids: out.append({**m, "tool_call_id": ids.pop(0) if len(ids) > 1 else ids[0]})
+        else: out.append(m)
+    return out, tools
 
 _TOOLS = {} # chat template -> whether it renders tools and tool calls
 
@@ -146,7 +150,7 @@ def takes_tools(tok) -> bool:
     key = tok.chat_template
     if key not in _TOOLS:
         tool = {"type": "function", "function": {"name": "probe_tool", "description": "a probe", "parameters": {"type": "object", "properties": {}}}}
-        call = {"role": "assistant", "content": "", "tool_calls": [{"type": "function", "function": {"name": "probe_call", "arguments": {}}}]}
+        call = {"role": "assistant", "content": "", "tool_calls": [{"type": "function", "function": {"name": "probe_call", "arguments": {}}, "id": "probe0001"}]}
         try: text = tok.apply_chat_template([{"role": "user", "content": "u"}, call], tools=[tool], tokenize=False)
         except TemplateError: text = ""
         _TOOLS[key] = "probe_tool" in text and "probe_call" in text
