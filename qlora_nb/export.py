@@ -16,16 +16,21 @@ from .config import QLoRAConfig, replace_dir, machine, esc
 from .embedded import model_path
 from .model import load_model, base_fingerprint
 from .evaluate import Evaluation
-from .train import Run, RunFolder, read_json, check_adapter
+from .train import Run, RunFolder, read_json, check_adapter, write_checksums
 
 # %% auto #0
-__all__ = ['EMBEDDED_HUB_ID', 'CARD', 'public_config', 'manifest', 'model_card', 'export', 'BaseMismatch', 'read_export',
-           'check_base', 'load_export', 'MergeError', 'merge_error', 'merge', 'HubError', 'hub_token', 'push_to_hub']
+__all__ = ['EMBEDDED_HUB_ID', 'CARD', 'hub_base', 'public_config', 'manifest', 'model_card', 'export', 'BaseMismatch',
+           'read_export', 'check_base', 'load_export', 'MergeError', 'merge_error', 'merge', 'HubError', 'hub_token',
+           'push_to_hub']
 
 # %% ../nbs/60_export.ipynb #bfd87069
 EMBEDDED_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct" # the Hub model that the embedded one was converted from
 
 def _read_json(path) -> dict: return read_json(path, "export it again from its run")
+
+def hub_base(m: dict) -> str:
+    "The base model of an export's manifest `m` as others name it: a Hub id (the embedded model's original), or a local model's folder name."
+    return EMBEDDED_HUB_ID if m["base_model"] == "embedded" else m["base_model"]
 
 def _training_summary(run: RunFolder) -> dict:
     recs = run.records()
@@ -104,8 +109,7 @@ def _system_note(system: str | None) -> str:
 
 def model_card(m: dict, repo: str = "path/to/this/folder") -> ModelCard:
     "The Hugging Face model card for an export's manifest `m`."
-    cfg = m["config"]
-    base = EMBEDDED_HUB_ID if m["base_model"] == "embedded" else m["base_model"]
+    cfg, base = m["config"], hub_base(m)
     results = [EvalResult(task_type="text-generation", dataset_type="held-out", dataset_name="held-out rows", metric_type=k,
                           metric_value=v, metric_name=f"{k} (fine-tuned)") for k, v in ((m["metrics"] or {}).get("fine-tuned") or {}).items()]
     data = ModelCardData(base_model=base, library_name="peft", pipeline_tag="text-generation", model_name=Path(repo).name,
@@ -134,8 +138,11 @@ def export(run, # a `Run` from `finetune`, or a run folder
     try:
         shutil.copytree(folder.adapter, tmp, dirs_exist_ok=True)
         m = manifest(folder.path, evaluation)
+        adapter_cfg = _read_json(tmp/"adapter_config.json")  # peft wrote the folder it loaded the base from: publish its public name
+        (tmp/"adapter_config.json").write_text(json.dumps({**adapter_cfg, "base_model_name_or_path": hub_base(m)}, indent=2), encoding="utf-8")
         (tmp/"qlora_nb.json").write_text(json.dumps(m, indent=2), encoding="utf-8")
         if evaluation: evaluation.save(tmp/"evaluation.json")
+        write_checksums(tmp)
         model_card(m, dest.name).save(tmp/"README.md")
         replace_dir(tmp, dest)
     except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
