@@ -16,11 +16,13 @@ from .config import QLoRAConfig, replace_dir, machine, esc
 from .embedded import model_path
 from .model import load_model, base_fingerprint
 from .evaluate import Evaluation
+from .template import lock_system, tokenize_chat
 from .train import Run, RunFolder, read_json, check_adapter, write_checksums
 
 # %% auto #0
-__all__ = ['EMBEDDED_HUB_ID', 'CARD', 'VLLM_RANKS', 'SERVED_MODULES', 'hub_base', 'public_config', 'manifest', 'model_card',
-           'serve_commands', 'export', 'BaseMismatch', 'read_export', 'check_base', 'load_export', 'MergeError',
+__all__ = ['EMBEDDED_HUB_ID', 'CARD', 'VLLM_RANKS', 'SAMPLES', 'SERVED_MODULES', 'hub_base', 'public_config', 'manifest',
+           'model_card', 'serve_commands', 'TemplateMismatch', 'first_difference', 'sample_tokens',
+           'tokenizer_problems', 'export', 'BaseMismatch', 'read_export', 'check_base', 'load_export', 'MergeError',
            'stages', 'merge_error', 'merge', 'serving_problems', 'HubError', 'hub_token', 'push_to_hub']
 
 # %% ../nbs/60_export.ipynb #bfd87069
@@ -148,6 +150,34 @@ def serve_commands(m: dict, # an export's manifest (`read_export`)
     return {"vLLM": f"vllm serve {q(base)} --enable-lora --lora-modules {q(name + '=./' + name)} --max-lora-rank {rank}",
             "TGI": f"docker run --gpus all -p 8080:80 -v $PWD:/data ghcr.io/huggingface/text-generation-inference --model-id {q(base)} --lora-adapters {q(name + '=/data/' + name)}"}
 
+# %% ../nbs/60_export.ipynb #890d8cbc
+class TemplateMismatch(ValueError): "The chat template changed between training and a runtime; each line says where and what to do."
+
+SAMPLES = [  # conversations the template checks render: one turn, two turns, a reply with markup in it
+    [{"role": "user", "content": "What is the capital of France?"}, {"role": "assistant", "content": "Paris."}],
+    [{"role": "user", "content": "Name a colour."}, {"role": "assistant", "content": "Blue."},
+     {"role": "user", "content": "And another?"}, {"role": "assistant", "content": "Green, like <grass> & leaves."}]]
+
+def first_difference(a: list, b: list, decode_a, decode_b) -> str:
+    "Where token lists `a` and `b` first differ, with the next tokens of each decoded."
+    i = next((k for k, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    return f"first difference at token {i}: {decode_a(a[i:i + 3])!r} against {decode_b(b[i:i + 3])!r}"
+
+def sample_tokens(tok, system: str | None) -> tuple:
+    "`SAMPLES` with `system` locked in as training does, and their tokens as training made them."
+    convs = [lock_system(c, system, tok) for c in SAMPLES]
+    return convs, [tokenize_chat(c, tok)[0] for c in convs]
+
+def tokenizer_problems(folder) -> list:
+    "Where the tokenizer in `folder` (an export) renders `SAMPLES` to other tokens than training did, a line each."
+    tok = AutoTokenizer.from_pretrained(folder)
+    if not tok.chat_template: return [f"{Path(folder).name}: the tokenizer has no chat template (chat_template.jinja is missing): export it again from its run"]
+    convs, trained = sample_tokens(tok, _read_json(Path(folder)/"qlora_nb.json")["config"].get("system_prompt"))
+    return [f"conversation {k}: the exported tokenizer's chat template renders it differently from training, "
+            f"{first_difference(own, ids, tok.decode, tok.decode)}: export it again from its run"
+            for k, (c, ids) in enumerate(zip(convs, trained), 1)
+            if (own := tok.apply_chat_template(c, tokenize=True, return_dict=True)["input_ids"]) != ids]
+
 # %% ../nbs/60_export.ipynb #2aeba116
 def export(run, # a `Run` from `finetune`, or a run folder
            dest=None, # the folder to write (default: the run's `export`)
@@ -169,6 +199,7 @@ def export(run, # a `Run` from `finetune`, or a run folder
         if evaluation: evaluation.save(tmp/"evaluation.json")
         write_checksums(tmp)
         model_card(m, dest.name).save(tmp/"README.md")
+        if problems := tokenizer_problems(tmp): raise TemplateMismatch("\n".join(problems))
         replace_dir(tmp, dest)
     except BaseException: shutil.rmtree(tmp, ignore_errors=True); raise
     return dest
