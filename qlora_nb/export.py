@@ -158,7 +158,11 @@ SAMPLES = [  # conversations the template checks render: one turn, two turns, a 
     [{"role": "user", "content": "Name a colour."}, {"role": "assistant", "content": "Blue."},
      {"role": "user", "content": "And another?"}, {"role": "assistant", "content": "Green, like <grass> & leaves."}]]
 
-def first_difference(a: list, b: list, decode_a, decode_b) -> str:
+def first_difference(a: list, # token ids
+                     b: list, # the token ids to compare them with
+                     decode_a, # turns ids of `a` into text
+                     decode_b, # turns ids of `b` into text
+                    ) -> str:
     "Where token lists `a` and `b` first differ, with the next tokens of each decoded."
     i = next((k for k, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
     return f"first difference at token {i}: {decode_a(a[i:i + 3])!r} against {decode_b(b[i:i + 3])!r}"

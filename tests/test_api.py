@@ -31,7 +31,8 @@ def test_book_order(module):
 # Modules the package imports that no requirement brings, each with why that is safe.
 NOT_REQUIRED = {"ipykernel": "imported only inside a running Jupyter kernel, which is ipykernel",
                 "jupyter_client": "likewise, a dependency of ipykernel",
-                "liger_kernel": "optional: used only when installed (find_spec first)"}
+                "liger_kernel": "optional: used only when installed (find_spec first)",
+                "llama_cpp": "built and installed by qlora_nb.runtimes.install_llama_cpp, which export_gguf asks for first"}
 
 def _needed_distributions() -> set:
     "The distributions that installing settings.ini's `requirements` installs: the requirements and all they need."

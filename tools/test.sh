@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: bring package, README and notebook metadata in line with the
-# notebooks, run every notebook, the tutorials from a bare copy of the repository (cells flagged
+# notebooks, build llama.cpp in the background (qlora_nb.runtimes.install_llama_cpp), run every
+# notebook, the tutorials from a bare copy of the repository (cells flagged
 # cuda or slow are skipped unless asked for: `bash tools/test.sh --flags cuda`), then the same notebooks on Colab's own versions
 # (tools/colab/profile.sh: Python 3.13, ipywidgets 7, ipykernel 6, transformers 5.15, with a check
 # that installing qlora_nb there replaced nothing), then tests/: the widgets in JupyterLab and in
@@ -21,7 +22,11 @@ profile=${QLORA_NB_BROWSER_TESTS:-1}
 if [ "$profile" != 0 ]; then  # the Colab profile installs (mostly downloads) while the notebooks run
   mkdir -p _colab; bash tools/colab/profile.sh setup > _colab/setup.log 2>&1 & setup=$!
 fi
+# llama.cpp (for the GGUF chapter and the export tutorial) builds from its PyPI source package
+# while the first notebooks run; a notebook that needs it first waits for this build (a lock).
+python -c "from qlora_nb.runtimes import install_llama_cpp; install_llama_cpp()" > "$scratch/llama.cpp.log" 2>&1 & llama=$!
 nbdev_test --n_workers "${TEST_WORKERS:-2}" --timing --skip_file_re '^([_.]|tutorial)' "$@"
+wait "$llama" || { cat "$scratch/llama.cpp.log"; echo "llama.cpp could not be built"; exit 1; }
 # The tutorials run as a new user runs them: from a copy of the repository (its files as git
 # sees them) with nothing beside it, so no tutorial can read the developers' ../shared data.
 clone="$scratch/qlora_nb"; mkdir -p "$clone"
