@@ -7,9 +7,9 @@ from __future__ import annotations
 import fcntl, importlib, importlib.util, json, os, re, shutil, subprocess, sys, tarfile, tempfile
 from pathlib import Path
 from .config import replace_dir
-from .embedded import home
+from .embedded import home, gguf_tokens
 from .data import template_system
-from .template import lock_system, assistant_spans, takes_system
+from .template import lock_system, assistant_spans, takes_system, render
 from .train import Run
 from .export import export, merge, read_export, stages, SAMPLES, TemplateMismatch, first_difference, sample_tokens, tokenizer_problems
 
@@ -152,12 +152,10 @@ def default_system(template: str | None) -> str | None:
 def gguf_info(path) -> dict:
     "The chat template, the beginning- and end-of-text tokens and the system prompt in the GGUF file at `path`."
     from gguf import GGUFReader
-    r = GGUFReader(path)
-    field = lambda k: r.fields[k].contents() if k in r.fields else None
-    tokens = field("tokenizer.ggml.tokens")
-    token = lambda k: tokens[i] if (i := field(k)) is not None else ""
-    return dict(template=field("tokenizer.chat_template"), bos=token("tokenizer.ggml.bos_token_id"), eos=token("tokenizer.ggml.eos_token_id"),
-                system=default_system(field("tokenizer.chat_template")), architecture=field("general.architecture"))
+    fields, named = GGUFReader(path).fields, gguf_tokens(Path(path))
+    template = fields["tokenizer.chat_template"].contents() if "tokenizer.chat_template" in fields else None
+    return dict(template=template, bos=named.get("bos_token", ""), eos=named.get("eos_token", ""), system=default_system(template),
+                architecture=fields["general.architecture"].contents())
 
 # %% ../nbs/65_runtimes.ipynb #0725f599
 def merged_folder(run, # a `Run`, a run folder, an export or a merged model
@@ -273,7 +271,7 @@ def _gguf_side(gguf, llm, convs, trained, tok) -> list:
         got = llm.tokenize(text.encode(), add_bos=False, special=True)
         if got == ids: continue
         why = ("llama.cpp tokenizes it differently from training (a marker of the template is not a special token in the file)"
-               if text == tok.apply_chat_template(c, tokenize=False) else "the GGUF's chat template renders it differently from training")
+               if text == render(c, tok) else "the GGUF's chat template renders it differently from training")
         diff = first_difference(got, ids, lambda t: llm.detokenize(t).decode(errors="replace"), tok.decode)
         out.append(f"conversation {k}: {why}, {diff}: write the GGUF again from this export with export_gguf")
     return out
@@ -368,7 +366,7 @@ def render_go(template: str, # an Ollama template in the part of Go's template l
 def _prompt(c, tok, system) -> tuple:
     "The messages of conversation `c` up to its last question (system prompt locked in) and the model's own rendering of them for generation, less the BOS it writes."
     msgs = lock_system(c[:-1] if c[-1]["role"] == "assistant" else c, system, tok)
-    text = tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
+    text = render(msgs, tok, add_generation_prompt=True)
     writes_bos = tok.bos_token and "bos_token" in tok.chat_template and text.startswith(tok.bos_token)  # the runtime adds it itself
     return msgs, text[len(tok.bos_token):] if writes_bos else text
 
