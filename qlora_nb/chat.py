@@ -50,10 +50,11 @@ def adapter_off(model):
 def chat_inputs(messages: list | str, # a conversation, or one question
                 tok, # the model's tokenizer
                 system: str | None = None, # a system prompt to put first when the conversation has none
+                tools: list | None = None, # the functions the assistant may call, rendered by the template's tool support
                ) -> str:
     "The conversation `messages` (or one question) rendered for the assistant's next reply."
     messages = [{"role": "user", "content": messages}] if isinstance(messages, str) else list(messages)
-    return tok.apply_chat_template(lock_system(messages, system, tok), tokenize=False, add_generation_prompt=True)
+    return tok.apply_chat_template(lock_system(messages, system, tok), tokenize=False, add_generation_prompt=True, **({"tools": tools} if tools else {}))
 
 # %% ../nbs/35_chat.ipynb #9742a8f8
 class _StopOn(StoppingCriteria):
@@ -122,6 +123,7 @@ class ChatEngine:
                 bs: int = 8, # conversations per batch
                 settings: GenerationSettings | None = None, # how to sample (else the engine's)
                 done=None, # called with each batch's count of replies (a progress bar)
+                tools: list | None = None, # the functions each conversation may call: a list (or None) per conversation
                 **overrides, # fields of `GenerationSettings` to change
                ) -> list:
         "The replies to many conversations, `bs` at a time in left-padded batches; `done(n)` is told of each batch's `n` replies."
@@ -129,7 +131,7 @@ class ChatEngine:
         self.tok.padding_side = "left"  # generation continues each row from its last token
         try:
             for i in range(0, len(conversations), bs):
-                ids = self._tokenize([chat_inputs(c, self.tok, self.system) for c in conversations[i:i + bs]])
+                ids = self._tokenize([chat_inputs(c, self.tok, self.system, tools[j] if tools else None) for j, c in enumerate(conversations[i:i + bs], i)])
                 with self.lock:
                     self.stop_event.clear()
                     gen = self._generate(ids, s, adapter)

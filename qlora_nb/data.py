@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_data.ipynb #78d2d8a1
 from __future__ import annotations
-import csv, glob, gzip, hashlib, io, json, re, unicodedata
+import bisect, csv, glob, gzip, hashlib, io, json, re, unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -378,28 +378,46 @@ def _spans(text, sep, a=0, b=None) -> list:
     return [(x, y) for x, y in out + [(s, b)] if y > x]
 
 def _units(text, size, n_tok):
-    "Spans of `text` of at most `size` tokens: paragraphs, else sentences, else runs of words."
+    "Spans of `text` of at most `size` tokens (`n_tok(a, b)` counts those of `text[a:b]`): paragraphs, else sentences, else runs of words."
     for a, b in _spans(text, _PARA):
-        if n_tok(text[a:b]) <= size: yield a, b; continue
+        if n_tok(a, b) <= size: yield a, b; continue
         for c, d in _spans(text, _SENT, a, b):
-            if n_tok(text[c:d]) <= size: yield c, d; continue
+            if n_tok(c, d) <= size: yield c, d; continue
             words = _spans(text, _SPACE, c, d)
-            step = max(1, len(words) * size // (2 * n_tok(text[c:d])))
-            for i in range(0, len(words), step): yield from _cut(text, words[i][0], words[min(i + step, len(words)) - 1][1], size, n_tok)
+            step = max(1, len(words) * size // (2 * n_tok(c, d)))
+            for i in range(0, len(words), step): yield from _cut(words[i][0], words[min(i + step, len(words)) - 1][1], size, n_tok)
 
-def _cut(text, a, b, size, n_tok):
-    "`text[a:b]` when it fits in `size` tokens, else equal runs of characters that do: the hard cut for text with no spaces."
-    k = max(1, -(-n_tok(text[a:b]) // size))
+def _cut(a, b, size, n_tok):
+    "The span `(a, b)` when it fits in `size` tokens, else equal runs of characters that do: the hard cut for text with no spaces."
+    k = max(1, -(-n_tok(a, b) // size))
     while True:
         ends = [a + (b - a) * i // k for i in range(k + 1)]
-        if all(n_tok(text[x:y]) <= size for x, y in zip(ends, ends[1:])): yield from zip(ends, ends[1:]); return
+        if all(n_tok(x, y) <= size for x, y in zip(ends, ends[1:])): yield from zip(ends, ends[1:]); return
         k *= 2
 
 def _overlap_start(text, a, b, overlap, n_tok) -> int:
     "The earliest sentence start in `text[a:b]` from which the rest fits in `overlap` tokens; `b` if none."
     for s in [a] + [m.end() for m in _SENT.finditer(text, a, b)]:
-        if n_tok(text[s:b]) <= overlap: return s
+        if n_tok(s, b) <= overlap: return s
     return b
+
+def _token_counter(text, tok):
+    "`n_tok(a, b)`: the tokens of `text[a:b]`, from one tokenization of `text` (those overlapping the span) where `tok` gives offsets."
+    if tok is None: return lambda a, b: (b - a + 3) // 4
+    if not getattr(tok, "is_fast", False): return lambda a, b: len(tok(text[a:b], add_special_tokens=False)["input_ids"])
+    offsets = tok(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+    starts, ends = [s for s, _ in offsets], [e for _, e in offsets]
+    return lambda a, b: bisect.bisect_left(starts, b) - bisect.bisect_right(ends, a)
+
+def _chunk_spans(text, n_tok, chunk_tokens, overlap) -> list:
+    spans, start, end = [], None, None
+    for a, b in _units(text, chunk_tokens - overlap, n_tok):
+        if start is None: start, end = a, b; continue
+        if n_tok(start, b) <= chunk_tokens: end = b; continue
+        spans.append((start, end))
+        s = _overlap_start(text, start, end, overlap, n_tok)
+        start, end = (s if s < end and n_tok(s, b) <= chunk_tokens else a), b
+    return spans + [(start, end)]
 
 def chunk_text(text: str, # a document
                tok=None, # a tokenizer to count tokens with; else about 4 characters a token
@@ -407,16 +425,10 @@ def chunk_text(text: str, # a document
                overlap: int = 64, # tokens each chunk repeats from the end of the one before
               ) -> list:
     "`text` cut into chunks of at most `chunk_tokens` tokens on natural boundaries, each starting with the end of the one before."
-    n_tok = (lambda s: len(tok(s, add_special_tokens=False)["input_ids"])) if tok else (lambda s: (len(s) + 3) // 4)
-    if n_tok(text) <= chunk_tokens: return [text]
-    chunks, start, end = [], None, None
-    for a, b in _units(text, chunk_tokens - overlap, n_tok):
-        if start is None: start, end = a, b; continue
-        if n_tok(text[start:b]) <= chunk_tokens: end = b; continue
-        chunks.append(text[start:end])
-        s = _overlap_start(text, start, end, overlap, n_tok)
-        start, end = (s if s < end and n_tok(text[s:b]) <= chunk_tokens else a), b
-    return chunks + [text[start:end]]
+    count = (lambda s: len(tok(s, add_special_tokens=False)["input_ids"])) if tok else (lambda s: (len(s) + 3) // 4)
+    if count(text) <= chunk_tokens: return [text]
+    pieces = [text[a:b] for a, b in _chunk_spans(text, _token_counter(text, tok), chunk_tokens, overlap)]
+    return [c for p in pieces for c in ([p] if count(p) <= chunk_tokens else chunk_text(p, tok, chunk_tokens, overlap))]  # each checked alone
 
 # %% ../nbs/10_data.ipynb #039b3005
 @dataclass
@@ -507,8 +519,17 @@ def _dedupe(rows, report):
     report.cleaning["exact duplicates removed"] = len(rows) - len(out)
     return out
 
+def _counting_tokenizer(rows, tok, chunk_tokens, report):
+    "`tok`, else the embedded model's tokenizer when a document may be longer than `chunk_tokens` (a token holds at least a byte)."
+    if tok is not None or not chunk_tokens or all(len(r["text"].encode()) < chunk_tokens for r in rows): return tok
+    from qlora_nb.config import QLoRAConfig
+    from qlora_nb.embedded import load_tokenizer
+    report.notes.append(f"long documents were cut into chunks of at most {chunk_tokens} tokens of the embedded SmolLM2 tokenizer; "
+                        "pass tok= (your model's tokenizer) to count in its tokens: training cuts again, in them, any chunk longer than max_length")
+    return load_tokenizer(QLoRAConfig())
+
 def _chunk(rows, report, tok, chunk_tokens, overlap):
-    out = []
+    tok, out = _counting_tokenizer(rows, tok, chunk_tokens, report), []
     for r in rows:
         pieces = chunk_text(r["text"], tok, chunk_tokens, overlap) if r["text"] and chunk_tokens else [r["text"]]
         if len(pieces) > 1: report.cleaning["long documents chunked"] += 1

@@ -14,7 +14,7 @@ from rouge_score import rouge_scorer
 from datasets import Dataset
 from tqdm.auto import tqdm
 from .config import QLoRAConfig, atomic_write, esc
-from .template import tokenize_data
+from .template import assistant_spans, chat_messages, tokenize_data
 from .model import inference
 from .chat import ChatEngine, GREEDY, adapter_off
 
@@ -74,12 +74,16 @@ def text_metrics(preds: list, refs: list) -> dict:
     return dict(bleu=round(sacrebleu.corpus_bleu(preds, [refs]).score, 2), rouge_l=round(rouge, 4), exact_match=round(em, 4))
 
 # %% ../nbs/50_evaluate.ipynb #2f85c8ce
-def prompt_reference(row: dict) -> tuple:
-    "`(prompt messages, reference reply)` of a conversation: split at its last assistant turn."
-    msgs = row.get("messages") or []
+def prompt_reference(row: dict, # a conversation from `load_data`
+                     tok=None, # the model's tokenizer: a last reply that calls tools is then the calls as its template writes them
+                    ) -> tuple:
+    "`(prompt messages, reference reply)` of a conversation: split at its last assistant turn, the tool calls and results before it kept."
+    msgs, tools = chat_messages(row) if row.get("messages") else ([], None)
     last = max((i for i, m in enumerate(msgs) if m["role"] == "assistant"), default=None)
     if last is None: raise ValueError(f"row {row.get('source', '')}:{row.get('row', '')} has no assistant reply to compare with")
-    return msgs[:last], msgs[last]["content"]
+    if not (msgs[last].get("tool_calls") and tok is not None): return msgs[:last], msgs[last]["content"]
+    text, spans = assistant_spans(msgs[:last + 1], tok, tools)  # the trained span, less its special tokens (the end of turn)
+    return msgs[:last], tok.decode(tok(text[slice(*spans[-1])], add_special_tokens=False)["input_ids"], skip_special_tokens=True).strip()
 
 # %% ../nbs/50_evaluate.ipynb #e6d85267
 def html_table(rows: list, cols: list) -> str:
@@ -136,7 +140,12 @@ class Evaluation:
                 + html_table(self.rows, ["prompt", "reference"] + names))
 
 # %% ../nbs/50_evaluate.ipynb #849c5a03
-def _prompt_text(msgs: list) -> str: return "\n".join(f"{m['role']}: {m['content']}" for m in msgs)
+def _turn_text(m: dict) -> str:
+    "A turn as the evaluation table shows it: its role, its text, and the tools it calls."
+    calls = [f"calls {c['function']['name']}({json.dumps(c['function'].get('arguments'), ensure_ascii=False)})" for c in m.get("tool_calls") or []]
+    return f"{m['role']}: " + " ".join([m["content"]] * bool(m["content"]) + calls)
+
+def _prompt_text(msgs: list) -> str: return "\n".join(map(_turn_text, msgs))
 
 def evaluate(model, # the fine-tuned model
              tok, # its tokenizer
@@ -148,7 +157,8 @@ def evaluate(model, # the fine-tuned model
              progress: bool = True, # a progress bar (in the notebook, or the terminal) over the rows scored and answered
             ) -> Evaluation:
     "Perplexity and text metrics of the fine-tuned `model` (and of its base) on held-out rows `ds`."
-    convs = [prompt_reference(r) for r in ds if r.get("messages")]
+    chats = [r for r in ds if r.get("messages")]
+    convs, tools = [prompt_reference(r, tok) for r in chats], [chat_messages(r)[1] for r in chats]
     prompts, refs = [p for p, _ in convs], [r for _, r in convs]
     if max_new_tokens is None: max_new_tokens = min(512, 16 + int(1.5 * max(len(tok(r)["input_ids"]) for r in refs))) if refs else 0
     chat, metrics, answers = ChatEngine(model, tok, GREEDY, system=cfg.system_prompt), {}, {}
@@ -160,7 +170,7 @@ def evaluate(model, # the fine-tuned model
             bar.update(len(ds))
             if refs:
                 bar.set_postfix_str(f"{name}: answers")
-                answers[name] = chat.replies(prompts, adapter=adapter, bs=bs, max_new_tokens=max_new_tokens, done=bar.update)
+                answers[name] = chat.replies(prompts, adapter=adapter, bs=bs, max_new_tokens=max_new_tokens, done=bar.update, tools=tools)
                 metrics[name].update(text_metrics(answers[name], refs))
     rows = [dict(prompt=_prompt_text(p), reference=r, **{n: a[i] for n, a in answers.items()}) for i, (p, r) in enumerate(convs)]
     return Evaluation(metrics, rows)
