@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_compat.ipynb #f1f28383
 from __future__ import annotations
-import dataclasses, inspect, logging, re, sys, warnings
+import dataclasses, inspect, logging, re, sys, threading, warnings
 from importlib.metadata import version, PackageNotFoundError
 
 # %% auto #0
@@ -127,6 +127,7 @@ class StopChannel:
         self.kind, self.ui, self.client, self.subshell = "none", None, None, None
         if kernel is None: kernel = getattr(_shell(), "kernel", None)
         if kernel is None: return  # a script or nbdev_test: no front end to click in
+        if threading.current_thread() is not threading.main_thread(): return  # a run in a thread leaves the kernel free: clicks arrive as they are
         try:
             if hasattr(kernel, "do_one_iteration"): self._poll()  # ipykernel 6
             elif "kernel subshells" in kernel.kernel_info.get("supported_features", []): self._subshell(button)

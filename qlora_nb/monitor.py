@@ -109,6 +109,12 @@ def _build(self: TrainingMonitor):
     self.widget.add_class("q-monitor")
 
 @patch
+def view(self: TrainingMonitor) -> W.Widget:
+    "The monitor's widget, built but not displayed: for a larger app (the Studio) to place."
+    if self.widget is None: self.widgets = True; self._build()
+    return self.widget
+
+@patch
 def _show(self: TrainingMonitor):
     "Build and display the widget, once."
     if self.widget is not None: return

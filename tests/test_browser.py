@@ -233,3 +233,68 @@ def test_quickstart(browser, front, request, shot_on_failure):
     expect(answer).to_have_count(1, timeout=60_000)  # a single answer, outside a comparison
     assert answer.inner_text().strip().startswith(seen[-1][1].strip()[:20])
     page.close()
+
+STUDIO = ROOT/"nbs"/"tutorial7_studio.ipynb"
+TABS = ".p-TabBar-tab, .lm-TabBar-tab"  # ipywidgets 7 (phosphor) and 8 (lumino)
+
+@pytest.mark.parametrize("front", ["lab", "classic"])
+def test_studio(browser, front, request, shot_on_failure):
+    "The Studio tutorial, clicked through every tab as a person would, in JupyterLab 4 and in the Colab profile's classic Notebook."
+    fe = FRONTS[front]
+    page = fe.open_and_run(browser, request.getfixturevalue(front), STUDIO)
+    shot = lambda name: SHOTS/(f"studio-{name}" if front == "lab" else f"classic-studio-{name}")
+    shot_on_failure(page)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    studio = page.locator(".q-studio")
+    expect(studio).to_be_visible(timeout=180_000)
+    tab = lambda name: studio.locator(TABS, has_text=name).first.click()
+
+    # Setup: a value the config refuses shows its one-line error beside the field; the fit line is worked out.
+    rank = studio.locator(".widget-inline-hbox", has=page.locator("label", has_text=re.compile(r"^lora_r$"))).locator("input")
+    rank.fill("0"); rank.press("Enter")
+    expect(studio).to_contain_text("QLoRAConfig.lora_r=0 is out of range", timeout=30_000)
+    expect(studio).to_contain_text("GiB, fits", timeout=60_000)
+    studio.screenshot(path=shot("setup.png"))
+    rank.fill("16"); rank.press("Enter")
+    expect(studio).not_to_contain_text("is out of range", timeout=30_000)
+
+    # Data: loaded and shown in the inspector.
+    tab("Data"); studio.get_by_role("button", name="Load and inspect").click()
+    expect(studio.locator(".q-inspector")).to_be_visible(timeout=180_000)
+    expect(studio.locator(".q-inspector .q-stats")).to_contain_text("rows", timeout=60_000)
+    studio.screenshot(path=shot("data.png"))
+
+    # Train: Start, the monitor's Stop after a few steps, then Resume to the end, in the same run.
+    tab("Train"); studio.get_by_role("button", name="Start").click()
+    mon = studio.locator(".q-monitor")
+    page.wait_for_function("() => /step ([2-9]|\\d\\d+)\\//.test((document.querySelector('.q-studio .q-monitor') || {innerText: ''}).innerText)",
+                           timeout=240_000)  # the monitor appears once the model is loaded
+    mon.get_by_role("button", name="Stop").click()
+    expect(mon.locator(".q-summary")).to_contain_text("stopped:", timeout=120_000)
+    studio.get_by_role("button", name="Resume").click()
+    expect(studio.locator(".q-monitor .q-summary")).to_contain_text("finished: 24 of 24 steps", timeout=300_000)
+    studio.screenshot(path=shot("train.png"))
+
+    # Evaluate, with a check.
+    tab("Evaluate")
+    studio.get_by_placeholder(re.compile("^behaviour checks")).fill('{"prompt": "Who are you?", "max_words": 80}')
+    studio.get_by_role("button", name="Evaluate").click()
+    expect(studio).to_contain_text("evaluating: done", timeout=300_000)
+    expect(studio.locator("table", has_text="ROUGE-L").first).to_be_visible()
+    studio.screenshot(path=shot("evaluate.png"))
+
+    # Chat, in compare mode: both answers come.
+    tab("Chat")
+    panel = studio.locator(".q-chat")
+    panel.get_by_placeholder("Ask something…").fill("What is the capital of France?")
+    panel.get_by_role("button", name="Send").click()
+    compare = panel.locator(".q-transcript .q-compare")
+    expect(compare).to_have_count(1, timeout=120_000)
+    expect(compare.locator(".q-tuned .q-text")).not_to_be_empty()
+    studio.screenshot(path=shot("chat.png"))
+
+    # Export: the adapter's files listed by name.
+    tab("Export"); studio.get_by_role("button", name="Adapter").click()
+    expect(studio).to_contain_text("adapter_model.safetensors", timeout=120_000)
+    studio.screenshot(path=shot("export.png"))
+    page.close()
