@@ -10,7 +10,7 @@ import qlora_nb.compat  # first: peft and trl import bitsandbytes, whose message
 import torch
 from peft import PeftModel
 from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
-from .template import ensure_chat_template, lock_system
+from .template import ensure_chat_template, lock_system, render
 from .model import inference
 
 # %% auto #0
@@ -54,7 +54,7 @@ def chat_inputs(messages: list | str, # a conversation, or one question
                ) -> str:
     "The conversation `messages` (or one question) rendered for the assistant's next reply."
     messages = [{"role": "user", "content": messages}] if isinstance(messages, str) else list(messages)
-    return tok.apply_chat_template(lock_system(messages, system, tok), tokenize=False, add_generation_prompt=True, **({"tools": tools} if tools else {}))
+    return render(lock_system(messages, system, tok), tok, add_generation_prompt=True, tools=tools)
 
 # %% ../nbs/35_chat.ipynb #9742a8f8
 class _StopOn(StoppingCriteria):

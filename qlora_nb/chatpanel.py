@@ -12,7 +12,7 @@ from .compat import accordion, widget_bundle
 from .chat import ChatEngine, GenerationSettings
 from .train import Run
 from .export import load_export, read_export
-from .config import esc, patch
+from .config import atomic_write, esc, patch
 
 # %% auto #0
 __all__ = ['FRESH', 'html_markdown', 'html_message', 'html_answer', 'html_transcript', 'ChatPanel']
@@ -248,9 +248,7 @@ def to_json(self: ChatPanel) -> str:
 def save(self: ChatPanel, path=None) -> Path:
     "Write `to_json()` to `path` (default: chat-<date-time>.json in the working folder), atomically."
     path = Path(path or time.strftime("chat-%Y%m%d-%H%M%S.json"))
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as f: f.write(self.to_json())
-    os.replace(tmp, path); return path
+    atomic_write(path, self.to_json()); return path
 
 @patch
 def _on_save(self: ChatPanel):

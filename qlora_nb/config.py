@@ -116,13 +116,14 @@ def validate(cfg: QLoRAConfig):
         raise ValueError("QLoRAConfig.model is empty: give a Hub id (org/name), a local folder, or 'embedded'")
 
 # %% ../nbs/00_config.ipynb #4056c6e6
-def atomic_write(path, text: str):
-    "Write `text` to `path` through a temporary file in the same folder and a rename."
+def atomic_write(path, text: str | bytes):
+    "Write `text` (or bytes) to `path` through a temporary file in the same folder and a rename."
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f: f.write(text); f.flush(); os.fsync(f.fileno())  # on disk before the rename
+        with (os.fdopen(fd, "wb") if isinstance(text, bytes) else os.fdopen(fd, "w", encoding="utf-8")) as f:
+            f.write(text); f.flush(); os.fsync(f.fileno())  # on disk before the rename
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

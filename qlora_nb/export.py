@@ -332,7 +332,8 @@ class HubError(RuntimeError): "An upload to the Hugging Face Hub failed; the mes
 def hub_token(token: str | None = None, ask=getpass.getpass) -> str:
     "The token to upload with: `token`, else the environment's or huggingface_hub's, else asked for without echo."
     token = token or get_token() or ask("Hugging Face token with write access (hidden, not stored): ").strip()
-    if not token: raise HubError("no Hugging Face token: set HF_TOKEN, or paste a token with write access at the prompt")
+    if not token: raise HubError("no Hugging Face token: add HF_TOKEN to Colab's Secrets (the key icon on the left) or to the environment, "
+                                "or give a token with write access (at the prompt, or in the Studio's token box)")
     return token
 
 def push_to_hub(folder, # an export or merged model

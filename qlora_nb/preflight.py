@@ -69,6 +69,7 @@ class MemoryEstimate:
     adapter: float
     activations: float
     logits: float
+    params: int = 0 # the model's parameters, all of them
     @property
     def total(self): return self.weights + self.adapter + self.activations + self.logits
     def __repr__(self):
@@ -112,7 +113,7 @@ def estimate_memory(cfg: QLoRAConfig, # the run's config
     bytes_other = e if half or cfg.quant == "none" else 4  # else prepare_model_for_kbit_training makes them float32
     logits = tokens * h * e * 4 if cfg.liger and liger_available() else tokens * mc.vocab_size * 4  # float32 for the loss; Liger: in chunks
     return MemoryEstimate(weights=(quant * bytes_q + other * bytes_other) / GiB, adapter=cfg.lora_r * lora_io * (8 if half else 16) / GiB,
-                          activations=acts / GiB, logits=logits / GiB)
+                          activations=acts / GiB, logits=logits / GiB, params=quant + other)
 
 # %% ../nbs/33_preflight.ipynb #1986e933
 def advice(cfg: QLoRAConfig, # the run's config

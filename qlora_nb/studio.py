@@ -23,7 +23,7 @@ from .monitor import TrainingMonitor, hms
 from .train import Run, StopControl, finetune
 from .evaluate import audit, evaluate, load_checks
 from .chatpanel import ChatPanel
-from .export import export, merge, push_to_hub
+from .export import export, hub_token, merge, push_to_hub
 
 # %% ../nbs/85_studio.ipynb #c8cbf899
 def field_help() -> dict:
@@ -63,12 +63,6 @@ GPUS = { # name: (memory in GiB, peak dense 16-bit TFLOP/s)
     "T4 (Colab free)": (15.0, 65), "L4": (22.0, 121), "A100 40GB": (39.4, 312), "A100 80GB": (79.2, 312),
     "H100 80GB": (79.2, 989), "H200": (139.8, 989)}
 
-def _n_params(mc) -> int:
-    "The parameter count of a transformers config's model, built on the meta device."
-    import torch
-    from transformers import AutoModelForCausalLM
-    with torch.device("meta"): return sum(p.numel() for p in AutoModelForCausalLM.from_config(mc).parameters())
-
 def estimate_time(cfg: QLoRAConfig, # the run's config
                   n_params: int, # the model's parameters
                   tokens: int, # tokens in the training rows, one pass
@@ -93,7 +87,7 @@ def fit_line(cfg: QLoRAConfig, # the config to plan
     except Exception as e: return f"no estimate: the model's config could not be read ({type(e).__name__}); check the model name, or the network"
     e = estimate_memory(cfg, mc)
     fits = "fits" if e.total <= mem else "does not fit: lower max_length or batch_tokens, or lora_r"
-    when = f"; about {hms(estimate_time(cfg, _n_params(mc), tokens, tflops))} to train" if tokens else "; load the data for a time estimate"
+    when = f"; about {hms(estimate_time(cfg, e.params, tokens, tflops))} to train" if tokens else "; load the data for a time estimate"
     return f"{gpu}: needs about {e.total:.1f} of {mem:.0f} GiB, {fits}{when}"
 
 # %% ../nbs/85_studio.ipynb #1ce57fc6
@@ -202,8 +196,7 @@ def _build_setup(self: Studio, data: str, gpu: str) -> W.Widget:
 def _on_field(self: Studio, name: str):
     "Check the form with `QLoRAConfig`: the config when valid, else the error beside its field."
     if getattr(self, "_syncing", False): return
-    try: values = {n: _form_value(n, w) for n, w in self.inputs.items()}
-    except Exception as e: values = {}; self.field_errors[name].value = f"<span style='color:#b00020'>{esc(e)}</span>"; return
+    values = {n: _form_value(n, w) for n, w in self.inputs.items()}
     try: cfg = QLoRAConfig(**{**asdict(self.cfg), **values})
     except (ValueError, TypeError) as e:
         m = re.match(r"QLoRAConfig\.(\w+)", str(e))
@@ -248,8 +241,7 @@ def _on_upload(self: Studio):
     if not files: return
     name, content = files[0]
     dest = Path(self.cfg.output_dir)/"uploads"/Path(name).name
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.tmp"); tmp.write_bytes(content); tmp.replace(dest)  # whole, or not at all
+    atomic_write(dest, content)  # whole, or not at all
     self.data_source.value = str(dest)
     self._say(f"uploaded {dest.name} ({len(content):,} bytes)")
 
@@ -415,11 +407,8 @@ def _export_gguf(self: Studio):
 @patch
 def _upload(self: Studio):
     "Upload the merged model (else the adapter's export) to the Hub: private by default, the token never kept or shown."
-    from huggingface_hub import get_token
-    from qlora_nb.export import HubError
-    secret, self.token.value = self.token.value.strip(), ""  # the box is emptied at once
+    typed, self.token.value = self.token.value.strip(), ""  # the box is emptied at once
     folder = self.files.get("merged") or self.files.get("adapter")
     if folder is None: self._export_adapter(); folder = self.files["adapter"]
-    secret = secret or get_token()  # HF_TOKEN, Colab's Secrets, or a login
-    if not secret: raise HubError("no Hugging Face token: add HF_TOKEN to Colab's Secrets (the key icon on the left), or paste a token with write access in the token box")
+    secret = hub_token(typed or None, ask=lambda prompt: "")  # else HF_TOKEN, Colab's Secrets or a login; no prompt in a thread
     self.files["hub"] = push_to_hub(folder, self.repo.value.strip(), private=self.private.value, token=secret); self._show_files()
