@@ -34,7 +34,7 @@ def demo(output_dir: str = "runs", **overrides) -> dict:
     ev = evaluate(run.model, tok, demo_dataset(heldout=True), cfg)
     ev.save(run.folder.evaluation)
     _show(f"Answers to questions the model was not trained on (loss {run.losses[0]:.2f} -> {run.losses[-1]:.2f}, "
-          f"{run.trainer.state.global_step} steps):", [(r["prompt"].removeprefix("user: "), (r["base"], r["fine-tuned"])) for r in ev.rows])
+          f"{run.steps} steps):", [(r["prompt"].removeprefix("user: "), (r["base"], r["fine-tuned"])) for r in ev.rows])
     print(f"\nOn those questions, against the answers in the trained style:\n{ev.summary()}")
     print(f"\n{time.time() - t0:.0f} s in all; run folder: {run.dir}")
     return dict(before=[r["base"] for r in ev.rows], after=[r["fine-tuned"] for r in ev.rows], run=run, evaluation=ev)
@@ -42,7 +42,7 @@ def demo(output_dir: str = "runs", **overrides) -> dict:
 # %% ../nbs/90_cli.ipynb #6398b9a7
 def train(config: str, resume: str | None = None):
     "Fine-tune as `config` (a QLoRAConfig JSON file whose `data` names the rows) says: `qlora-nb train CONFIG.json`."
-    from qlora_nb.config import QLoRAConfig
+    from qlora_nb.config import QLoRAConfig, world
     from qlora_nb.data import load_data, split_data
     from qlora_nb.train import finetune
     cfg = QLoRAConfig.from_json(config)
@@ -55,7 +55,7 @@ def train(config: str, resume: str | None = None):
     from qlora_nb.template import document_room
     train_ds, val_ds = split_data(load_data(cfg.data, tok=tok, chunk_tokens=document_room(tok, cfg.max_length)), cfg.val_frac, cfg.seed)
     run = finetune(cfg, train_ds, val_ds, resume=resume or False, monitor=True)
-    print(f"\n{run}\nadapter: {run.folder.adapter}")
+    if world().main: print(f"\n{run}\nadapter: {run.folder.adapter}")  # under accelerate launch, once
     return run
 
 def main(argv: list | None = None):
@@ -78,3 +78,7 @@ def main(argv: list | None = None):
         if args.debug: raise
         from qlora_nb.config import visible
         sys.exit(f"qlora-nb: {visible(e)}")
+
+# %% ../nbs/90_cli.ipynb #129dc52e
+#| eval: false
+if __name__ == "__main__": main()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['CHOICES', 'RANGES', 'PRESETS', 'QLoRAConfig', 'validate', 'atomic_write', 'replace_dir', 'visible', 'esc',
-           'progress_bars', 'Machine', 'machine', 'patch', 'compute_dtype']
+           'progress_bars', 'Machine', 'machine', 'World', 'world', 'patch', 'compute_dtype']
 
 # %% ../nbs/00_config.ipynb #0fbebb57
 @dataclass
@@ -52,6 +52,8 @@ class QLoRAConfig:
     val_frac: float = 0.05 # share of rows held out for evaluation (never below one row)
     system_prompt: str | None = None # one system prompt for every row, replacing theirs; None keeps the data's own
     data: str | None = None # training data for `qlora-nb train`: file, folder, glob or Hub name (in a notebook, pass rows to `finetune`)
+    # Several GPUs
+    sharding: str = "none" # under `accelerate launch` on several GPUs: "none" gives each GPU the whole 4-bit model and a share of the rows (DDP); "fsdp" splits the model's layers across the GPUs too, for a model that does not fit one
     # Run
     output_dir: str = "runs" # folder that holds one sub-folder per run
     eval_steps: int = 50 # optimizer steps between evaluations of the held-out loss
@@ -68,6 +70,7 @@ CHOICES = dict(
     compute_dtype=("auto", "bfloat16", "float16", "float32"),
     lr_scheduler=("cosine", "linear", "constant", "constant_with_warmup"),
     long_rows=("truncate", "drop"),
+    sharding=("none", "fsdp"),
 )
 RANGES = dict( # field: (low, high, whether low itself is allowed)
     lora_r=(1, 1024, True), lora_alpha=(0, 4096, False), lora_dropout=(0, 0.9, True),
@@ -112,6 +115,8 @@ def validate(cfg: QLoRAConfig):
         raise ValueError(f"QLoRAConfig.batch_tokens={cfg.batch_tokens} is below max_length={cfg.max_length}: a row must fit; raise it or set 0 (auto)")
     if isinstance(cfg.lora_targets, list) and not (cfg.lora_targets and all(isinstance(t, str) and t for t in cfg.lora_targets)):
         raise ValueError(f"QLoRAConfig.lora_targets={cfg.lora_targets!r} should be 'auto', 'all-linear' or a list of module names")
+    if cfg.sharding == "fsdp" and cfg.quant == "int8":
+        raise ValueError("QLoRAConfig.sharding='fsdp' shards 4-bit (nf4, fp4) or 16-bit models, not int8: set quant='nf4'")
     if not cfg.model.strip():
         raise ValueError("QLoRAConfig.model is empty: give a Hub id (org/name), a local folder, or 'embedded'")
 
@@ -182,6 +187,22 @@ def machine() -> Machine:
     import torch
     if not torch.cuda.is_available(): return Machine("cpu", "CPU", False)
     return Machine("cuda", torch.cuda.get_device_name(), torch.cuda.is_bf16_supported())
+
+# %% ../nbs/00_config.ipynb #3b677ddd
+@dataclass(frozen=True)
+class World:
+    "This process's place among the processes of one run: one per device under `accelerate launch` or `torchrun`."
+    rank: int # 0 .. size - 1, across every machine
+    size: int # processes in all
+    local_rank: int # on this machine: the GPU it trains on
+
+    @property
+    def main(self) -> bool: return self.rank == 0
+
+def world() -> World:
+    "This process's `World`, as the launcher set it in the environment; one process when there is no launcher."
+    env = os.environ
+    return World(int(env.get("RANK", 0)), int(env.get("WORLD_SIZE", 1)), int(env.get("LOCAL_RANK", 0)))
 
 # %% ../nbs/00_config.ipynb #3e6d7833
 def patch(f=None, *, cls_method=False):

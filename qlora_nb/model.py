@@ -10,31 +10,49 @@ import qlora_nb.compat  # first: peft and trl import bitsandbytes, whose message
 import torch
 from transformers import AutoModelForCausalLM, BitsAndBytesConfig
 from peft import LoraConfig
-from .config import QLoRAConfig, compute_dtype, progress_bars, machine
+import os
+from .config import QLoRAConfig, compute_dtype, progress_bars, machine, world
 from .compat import keep_trainable
 from .embedded import model_path, load_tokenizer
 
 # %% auto #0
-__all__ = ['LORA_TARGETS', 'bnb_config', 'load_model', 'inference', 'base_fingerprint', 'lora_targets', 'lora_config',
-           'trainable']
+__all__ = ['LORA_TARGETS', 'bnb_config', 'storage_dtype', 'launched', 'fsdp', 'device_map', 'load_model', 'inference',
+           'base_fingerprint', 'lora_targets', 'lora_config', 'trainable']
 
 # %% ../nbs/30_model.ipynb #6ad93a04
 def bnb_config(cfg: QLoRAConfig) -> BitsAndBytesConfig | None:
     "The bitsandbytes quantisation for `cfg.quant`; None for 16-bit LoRA."
     if cfg.quant == "none": return None
     if cfg.quant == "int8": return BitsAndBytesConfig(load_in_8bit=True)
-    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type=cfg.quant,
-                              bnb_4bit_use_double_quant=cfg.double_quant, bnb_4bit_compute_dtype=compute_dtype(cfg))
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type=cfg.quant, bnb_4bit_use_double_quant=cfg.double_quant,
+                              bnb_4bit_compute_dtype=compute_dtype(cfg), bnb_4bit_quant_storage=storage_dtype(cfg))
+
+def storage_dtype(cfg: QLoRAConfig):
+    "The dtype that holds the packed 4-bit weights: bytes, or under FSDP the compute dtype, the only kind of tensor it can split."
+    return compute_dtype(cfg) if cfg.sharding == "fsdp" else torch.uint8
 
 # %% ../nbs/30_model.ipynb #25cf98ab
+def launched() -> bool:
+    "Whether this process was started by a launcher (`accelerate launch`, `torchrun`), however many processes it started."
+    return "LOCAL_RANK" in os.environ
+
+def fsdp(cfg: QLoRAConfig) -> bool:
+    "Whether the run splits its model across the launched processes' GPUs with FSDP."
+    return cfg.sharding == "fsdp" and launched() and machine().cuda
+
+def device_map(cfg: QLoRAConfig):
+    "Where `load_model` puts the weights: the CPU, this process's GPU, or (None) where FSDP will shard them."
+    if not machine().cuda: return "cpu"
+    return None if fsdp(cfg) else {"": world().local_rank}
+
 def load_model(cfg: QLoRAConfig, # the model, its quantisation and compute dtype
                progress: bool = True, # transformers' bar over the weights as they load (off: a view shows the stage)
               ):
-    "The quantised base model and its tokenizer, on the GPU when there is one."
+    "The quantised base model and its tokenizer, on this process's GPU when there is one."
+    if fsdp(cfg): os.environ.update(ACCELERATE_USE_FSDP="true", FSDP_CPU_RAM_EFFICIENT_LOADING="true")  # read by from_pretrained
     with progress_bars(progress):
         model = AutoModelForCausalLM.from_pretrained(
-            model_path(cfg), quantization_config=bnb_config(cfg), dtype=compute_dtype(cfg),
-            device_map={"": 0} if machine().cuda else "cpu",
+            model_path(cfg), quantization_config=bnb_config(cfg), dtype=compute_dtype(cfg), device_map=device_map(cfg),
             use_safetensors=True, trust_remote_code=cfg.trust_remote_code)
     return keep_trainable(model), load_tokenizer(cfg)
 

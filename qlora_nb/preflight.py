@@ -8,7 +8,7 @@ import dataclasses, os, shutil, time
 from pathlib import Path
 from dataclasses import dataclass, field
 import torch
-from .config import QLoRAConfig, compute_dtype, machine
+from .config import QLoRAConfig, compute_dtype, machine, world
 from .embedded import model_path
 from .model import lora_targets
 
@@ -22,7 +22,7 @@ GiB = 2**30
 def device_memory() -> tuple:
     "`(name, total GiB, free GiB)` of the GPU, or of the machine's memory when there is none."
     if machine().cuda:
-        free, total = torch.cuda.mem_get_info()
+        free, total = torch.cuda.mem_get_info(world().local_rank)  # this process's GPU
         return torch.cuda.get_device_name(), total / GiB, free / GiB
     import psutil
     vm = psutil.virtual_memory()
@@ -70,11 +70,12 @@ class MemoryEstimate:
     activations: float
     logits: float
     params: int = 0 # the model's parameters, all of them
+    shards: int = 1 # GPUs the weights and optimizer are split across (FSDP); 1: each GPU holds them whole
     @property
     def total(self): return self.weights + self.adapter + self.activations + self.logits
     def __repr__(self):
-        return (f"~{self.total:.2f} GiB: weights {self.weights:.2f}, adapter+optimizer {self.adapter:.2f}, "
-                f"activations {self.activations:.2f}, logits {self.logits:.2f}")
+        return (f"~{self.total:.2f} GiB{f' per GPU, split across {self.shards}' if self.shards > 1 else ''}: weights {self.weights:.2f}, "
+                f"adapter+optimizer {self.adapter:.2f}, activations {self.activations:.2f}, logits {self.logits:.2f}")
 
 # %% ../nbs/33_preflight.ipynb #1cdf7d0a
 def _linear_params(model, targets):
@@ -94,6 +95,7 @@ def liger_available() -> bool:
 def estimate_memory(cfg: QLoRAConfig, # the run's config
                     model_config=None, # the model's transformers config (else read from `cfg.model`)
                     tokens: int | None = None, # tokens per forward pass (else `cfg`'s batch)
+                    gpus: int | None = None, # GPUs that train together (else this run's processes); FSDP splits the weights across them
                    ) -> MemoryEstimate:
     "The estimated peak memory of training `cfg`'s model on `tokens` tokens per forward pass (default: `cfg`'s batch), with `cfg`'s LoRA."
     from transformers import AutoConfig, AutoModelForCausalLM
@@ -112,15 +114,18 @@ def estimate_memory(cfg: QLoRAConfig, # the run's config
     half = dtype == torch.bfloat16 and cfg.quant != "none"  # bfloat16: norms, embeddings and adapter stay in bfloat16 (see `finetune`)
     bytes_other = e if half or cfg.quant == "none" else 4  # else prepare_model_for_kbit_training makes them float32
     logits = tokens * h * e * 4 if cfg.liger and liger_available() else tokens * mc.vocab_size * 4  # float32 for the loss; Liger: in chunks
-    return MemoryEstimate(weights=(quant * bytes_q + other * bytes_other) / GiB, adapter=cfg.lora_r * lora_io * (8 if half else 16) / GiB,
-                          activations=acts / GiB, logits=logits / GiB, params=quant + other)
+    n = (gpus or world().size) if cfg.sharding == "fsdp" else 1
+    weights = (quant * bytes_q + other * bytes_other) / n + (2 * quant * bytes_q / L if n > 1 else 0)  # FSDP: a share, and two layers gathered whole
+    return MemoryEstimate(weights=weights / GiB, adapter=cfg.lora_r * lora_io * (8 if half else 16) / n / GiB,
+                          activations=acts / GiB, logits=logits / GiB, params=quant + other, shards=n)
 
 # %% ../nbs/33_preflight.ipynb #1986e933
 def advice(cfg: QLoRAConfig, # the run's config
            free_gib: float, # the memory there is
            model_config=None, # the model's transformers config (else read from `cfg.model`)
+           gpus: int | None = None, # GPUs that train together (else this run's processes)
           ) -> list:
-    "Changes to `cfg` (as field overrides) that would make the estimate fit in `free_gib`, cheapest first."
+    "Changes to `cfg` (as field overrides) that would make the estimate fit in `free_gib` per GPU, cheapest first."
     tries = []
     bs, acc = cfg.micro_bs, cfg.grad_accum
     while bs > 1: bs, acc = bs // 2, acc * 2; tries.append(dict(micro_bs=bs, grad_accum=acc))
@@ -129,9 +134,12 @@ def advice(cfg: QLoRAConfig, # the run's config
     if machine().cuda and not cfg.offload_activations:
         base = dict(base, gradient_checkpointing=True, offload_activations=True)
         tries.append(base)
+    if (gpus or world().size) > 1 and cfg.sharding == "none":  # split the model across the GPUs before cutting the rows
+        tries += [dict(sharding="fsdp")] + ([dict(base, sharding="fsdp")] if base else [])
+        base = dict(base, sharding="fsdp")
     n = cfg.max_length
     while n > 256: n //= 2; tries.append(dict(base, max_length=n))
-    fits = lambda t: estimate_memory(dataclasses.replace(cfg, **t), model_config).total < free_gib
+    fits = lambda t: estimate_memory(dataclasses.replace(cfg, **t), model_config, gpus=gpus).total < free_gib
     return [t for t in tries if fits(t)][:3]
 
 # %% ../nbs/33_preflight.ipynb #e06f4b7e
@@ -156,21 +164,24 @@ class Preflight:
 def preflight(cfg: QLoRAConfig, # the run's config
               model_config=None, # the model's transformers config (else read from `cfg.model`)
               min_disk_gib: float = 1.0, # free disk the run folder needs at least
+              gpus: int | None = None, # GPUs that will train together (else this run's processes)
              ) -> Preflight:
-    "Check the model, the device, bitsandbytes, disk and memory for `cfg` before loading its model."
+    "Check the model, the device, bitsandbytes, disk and memory (per GPU) for `cfg` before loading its model."
     name, total, free = device_memory()
     bf16 = machine().cuda and machine().bf16
     os.makedirs(cfg.output_dir, exist_ok=True)
     disk = shutil.disk_usage(cfg.output_dir).free / GiB
     if model_config is None and (problem := model_problem(cfg)): return Preflight(name, total, free, bf16, disk, None, [problem])
-    est = estimate_memory(cfg, model_config)
+    est = estimate_memory(cfg, model_config, gpus=gpus)
     problems = []
     if cfg.quant in ("nf4", "fp4", "int8") and (err := check_bnb()): problems.append(err)
     if cfg.compute_dtype == "bfloat16" and machine().cuda and not bf16:
         problems.append(f"{name} has no bfloat16: set compute_dtype='float16' (or 'auto')")
     if disk < min_disk_gib: problems.append(f"only {disk:.1f} GiB free on disk for {cfg.output_dir}: free some space or set output_dir")
     if est.total > free:
-        fixes = advice(cfg, free, model_config)
+        fixes = advice(cfg, free, model_config, gpus)
         hint = "; ".join(", ".join(f"{k}={v}" for k, v in f.items()) for f in fixes) or "a smaller model"
+        if (gpus or world().size) == 1 and machine().cuda and (n := torch.cuda.device_count()) > 1:
+            hint += f"; or train on this machine's {n} GPUs together (finetune(..., num_processes={n}), see Several GPUs)"
         problems.append(f"the run needs about {est.total:.1f} GiB and {name} has {free:.1f} GiB free: try {hint}")
     return Preflight(name, total, free, bf16, disk, est, problems)

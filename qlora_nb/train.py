@@ -14,21 +14,21 @@ from transformers import TrainerCallback
 from trl import SFTConfig, SFTTrainer, pack_dataset
 from peft import PeftModel, prepare_model_for_kbit_training, set_peft_model_state_dict
 from safetensors.torch import load_file
-from .config import QLoRAConfig, compute_dtype, atomic_write, replace_dir, progress_bars, machine, patch
+from .config import QLoRAConfig, compute_dtype, atomic_write, replace_dir, progress_bars, machine, patch, world
 from .compat import checkpointing_args, seed_all, honours_position_ids, use_liger
 from .embedded import model_path, load_tokenizer
-from .model import load_model, lora_config, trainable, base_fingerprint
+from .model import load_model, lora_config, trainable, base_fingerprint, fsdp, launched
 from .chat import ChatEngine, GREEDY
 from .template import tokenize_data
 from .preflight import preflight, advice, device_memory, estimate_memory, GiB
 
 # %% auto #0
-__all__ = ['CHECKSUMS', 'MAX_BATCH_TOKENS', 'MIN_STEPS', 'SMALL_DATA', 'VIEW', 'sft_config', 'memory_gib', 'append_jsonl', 'eta',
-           'RunEvents', 'MetricsStream', 'Previews', 'StopControl', 'LatestCheckpoint', 'RunFolder', 'read_json',
-           'read_jsonl', 'check_safetensors', 'checkpoint_problem', 'sha256', 'write_checksums', 'check_adapter',
-           'latest_checkpoint', 'NotWritable', 'pack_rows', 'PackedCollator', 'batch_shape', 'PreflightError',
-           'OutOfMemory', 'float_adapter', 'small_data_note', 'fingerprint', 'Plan', 'plan_run', 'Run', 'DiskFull',
-           'disk_full', 'fit', 'finetune']
+__all__ = ['CHECKSUMS', 'MAX_BATCH_TOKENS', 'MIN_STEPS', 'SMALL_DATA', 'VIEW', 'LAUNCH', 'sft_config', 'fsdp_args', 'say',
+           'share', 'barrier', 'memory_gib', 'append_jsonl', 'eta', 'RunEvents', 'MetricsStream', 'Previews',
+           'StopControl', 'LatestCheckpoint', 'RunFolder', 'read_json', 'read_jsonl', 'check_safetensors',
+           'checkpoint_problem', 'sha256', 'write_checksums', 'check_adapter', 'latest_checkpoint', 'NotWritable',
+           'pack_rows', 'PackedCollator', 'batch_shape', 'PreflightError', 'OutOfMemory', 'float_adapter',
+           'small_data_note', 'fingerprint', 'Plan', 'plan_run', 'Run', 'DiskFull', 'disk_full', 'fit', 'finetune']
 
 # %% ../nbs/40_train.ipynb #91ebac6e
 def sft_config(cfg: QLoRAConfig, # the run's config
@@ -36,6 +36,7 @@ def sft_config(cfg: QLoRAConfig, # the run's config
                has_eval: bool = False, # there are held-out rows to evaluate on
                rows: int | None = None, # packed rows per forward pass (None: `cfg.micro_bs`)
                grouped: bool = False, # batch rows of similar length together (when not packed)
+               layers: list | None = None, # the model's decoder layer classes, which FSDP wraps one by one
               ) -> SFTConfig:
     "trl's `SFTConfig` for `cfg`, writing checkpoints to `output_dir`; `rows` packed rows per forward pass when packing."
     dtype, cuda = compute_dtype(cfg), machine().cuda
@@ -51,7 +52,35 @@ def sft_config(cfg: QLoRAConfig, # the run's config
         train_sampling_strategy="group_by_length" if grouped else "random",
         max_length=cfg.max_length, logging_steps=cfg.logging_steps, seed=cfg.seed,
         eval_strategy="steps" if has_eval else "no", eval_steps=cfg.eval_steps, eval_on_start=has_eval,
-        save_strategy="steps", save_steps=cfg.save_steps, save_total_limit=3, report_to=[])
+        save_strategy="steps", save_steps=cfg.save_steps, save_total_limit=3, report_to=[],
+        ddp_find_unused_parameters=False, **fsdp_args(cfg, layers))  # DDP: the frozen base has no gradients to wait for
+
+def fsdp_args(cfg: QLoRAConfig, layers: list | None) -> dict:
+    "The `SFTConfig` fields that shard the model with FSDP, one decoder layer per unit, when `cfg` asks for it under a launcher."
+    if not fsdp(cfg): return {}
+    return dict(fsdp=True, fsdp_config=dict(version=2, auto_wrap_policy="TRANSFORMER_BASED_WRAP", transformer_layer_cls_to_wrap=layers,
+                                            reshard_after_forward=True, cpu_ram_efficient_loading=True, state_dict_type="FULL_STATE_DICT"))
+
+# %% ../nbs/40_train.ipynb #a707513c
+def _processes():
+    "accelerate's state of this run's processes, their process group started (gloo between CPU processes, NCCL between GPUs)."
+    from accelerate import PartialState
+    return PartialState(cpu=not machine().cuda)
+
+def say(*args, **kw):
+    "`print`, in the main process only: a run on several GPUs says each thing once."
+    if world().main: print(*args, **kw)
+
+def share(obj):
+    "The main process's `obj` (a folder's name, a batch shape), in every process of the run; `obj` itself in a world of one."
+    if world().size == 1: return obj
+    from accelerate.utils import broadcast_object_list
+    _processes()
+    return broadcast_object_list([obj])[0]
+
+def barrier():
+    "Wait until every process of the run is here (after the main process has written what the others read)."
+    if world().size > 1: _processes().wait_for_everyone()
 
 # %% ../nbs/40_train.ipynb #9635aaad
 def memory_gib() -> float:
@@ -154,19 +183,20 @@ def preview(self: Previews, step: int, model):
 
 # %% ../nbs/40_train.ipynb #14b249a8
 class StopControl(TrainerCallback):
-    "Ends training at the next step boundary, with a checkpoint, once `request()` is called."
-    def __init__(self): self.event = threading.Event()
+    "Ends training at the next step boundary, with a checkpoint, once `request()` is called (or `file` appears: a launched run's stop)."
+    def __init__(self, file=None): self.event, self.file = threading.Event(), file and Path(file)
     def request(self): self.event.set()
     @property
     def requested(self) -> bool: return self.event.is_set()
     def on_step_end(self, args, state, control, **kw):
-        if self.requested: control.should_training_stop = control.should_save = True
+        if self.file is not None and self.file.exists(): self.request()
+        if share(self.requested): control.should_training_stop = control.should_save = True  # every process stops at the main one's step
 
 class LatestCheckpoint(TrainerCallback):
     "Names the newest completely saved checkpoint in `output_dir/latest`."
     def on_save(self, args, state, control, **kw):
         name = f"checkpoint-{state.global_step}"
-        if (Path(args.output_dir)/name).is_dir(): atomic_write(Path(args.output_dir)/"latest", name)
+        if state.is_world_process_zero and (Path(args.output_dir)/name).is_dir(): atomic_write(Path(args.output_dir)/"latest", name)
 
 # %% ../nbs/40_train.ipynb #16058870
 class RunFolder:
@@ -285,11 +315,13 @@ def latest_checkpoint(self: RunFolder) -> Path | None:
 
 # %% ../nbs/40_train.ipynb #0e7c4b8a
 @patch
-def save_adapter(self: RunFolder, model, tok):
+def save_adapter(self: RunFolder, model, tok,
+                 state_dict: dict | None = None, # the whole model's weights, when FSDP holds them in shards
+                ):
     "Write the trained adapter and its tokenizer to `adapter/`, checked (whole, finite weights) before it replaces what was there."
     tmp = Path(tempfile.mkdtemp(dir=self.path, prefix=".adapter."))
     try:
-        model.save_pretrained(tmp); tok.save_pretrained(tmp)
+        model.save_pretrained(tmp, state_dict=state_dict); tok.save_pretrained(tmp)
         check_safetensors(tmp/"adapter_model.safetensors")
         bad = [k for k, t in load_file(tmp/"adapter_model.safetensors").items() if not torch.isfinite(t).all()]
         if bad: raise ValueError(f"the trained adapter has weights that are not finite ({bad[0]} and {len(bad) - 1} more): "
@@ -382,7 +414,8 @@ def begin(self: RunFolder, cfg: QLoRAConfig, # the run's config
         self._keep_until(self.trained_steps()[0])
         for tmp in self.path.glob(".adapter.*"): shutil.rmtree(tmp, ignore_errors=True)  # an adapter save killed half way
     return self.write_state(version=cfg.version, base_model=cfg.model, base_fingerprint=plan.base_fingerprint, started=before.get("started") or _now(),
-                            status="running", **({"resumed": _now()} if resumed else {}), **plan.data, batch=plan.batch, liger=plan.liger)
+                            status="running", **({"resumed": _now()} if resumed else {}), **plan.data, batch=plan.batch, liger=plan.liger,
+                            processes=world().size, sharded=fsdp(cfg))
 
 # %% ../nbs/40_train.ipynb #0a1b2c02
 def pack_rows(tds: Dataset, max_length: int) -> Dataset:
@@ -506,10 +539,10 @@ def _packing(cfg: QLoRAConfig, model, train_t: Dataset, eval_t: Dataset | None) 
     "`(shape, train, eval)`: packed rows and their shape when `cfg` packs and the model reads packed rows' positions."
     if not cfg.packing: return None, train_t, eval_t
     if not honours_position_ids(model):
-        print(f"note: {model.config.model_type} models do not read packed rows' positions into their attention mask: "
+        say(f"note: {model.config.model_type} models do not read packed rows' positions into their attention mask: "
               "rows are batched by length instead of packed")
         return None, train_t, eval_t
-    shape = batch_shape(cfg, [len(i) for i in train_t["input_ids"]], model.config)
+    shape = share(batch_shape(cfg, [len(i) for i in train_t["input_ids"]], model.config))  # every process packs alike: the same steps
     return shape, pack_rows(train_t, shape[1]), pack_rows(eval_t, shape[1]) if eval_t is not None else None
 
 def plan_run(cfg: QLoRAConfig, # the run's config
@@ -523,7 +556,7 @@ def plan_run(cfg: QLoRAConfig, # the run's config
     prep = lambda ds: tokenize_data(ds, tok, cfg).select_columns(["input_ids", "labels"])
     with progress_bars(not quiet):
         train_t, eval_t = prep(train_ds), prep(eval_ds) if eval_ds is not None else None
-        if note := small_data_note(len(train_t)): print(note)
+        if note := small_data_note(len(train_t)): say(note)
         data = dict(train_data=fingerprint(train_t), eval_data=fingerprint(eval_t) if eval_t is not None else None)
         shape, train_t, eval_t = _packing(cfg, model, train_t, eval_t)
     est = estimate_memory(cfg, model.config, tokens=shape and shape[0] * shape[1])
@@ -538,8 +571,8 @@ class Run:
     cfg: QLoRAConfig
     model: object
     tok: object
-    trainer: SFTTrainer
-    plan: Plan
+    trainer: SFTTrainer | None # None for a run trained in processes of its own (`num_processes`)
+    plan: Plan | None
     metrics: MetricsStream
     previews: Previews | None
     events: RunEvents
@@ -553,10 +586,14 @@ class Run:
     def losses(self) -> list: return [h["loss"] for h in self.history if "loss" in h]
     @property
     def eval_losses(self) -> list: return [h["eval_loss"] for h in self.history if "eval_loss" in h]
+    @property
+    def steps(self) -> int:
+        "Optimizer steps trained: the trainer's count, or for a run trained in processes of their own, what its folder says."
+        return self.trainer.state.global_step if self.trainer else self.folder.read_state().get("steps", 0)
 
     def __repr__(self):
         loss = f", loss {self.losses[0]:.3f} → {self.losses[-1]:.3f}" if self.losses else ""
-        return f"Run({str(self.dir)!r}, {self.status}, steps={self.trainer.state.global_step}{loss})"
+        return f"Run({str(self.dir)!r}, {self.status}, steps={self.steps}{loss})"
 
 # %% ../nbs/40_train.ipynb #1fa3a7de
 class DiskFull(OSError):
@@ -576,10 +613,11 @@ def disk_full(e: BaseException, folder: RunFolder) -> BaseException:
 def _end(run: Run, status: str, error: BaseException | None = None):
     "Say how `run` ended, in `run.json` and as the `end` event, whatever happens to the writing (a full disk)."
     run.status, unwritten = status, None
-    try: run.folder.write_state(status=status, ended=_now(), batch=run.plan.batch)
+    try:
+        if world().main: run.folder.write_state(status=status, ended=_now(), batch=run.plan.batch, steps=run.steps)
     except OSError as e: unwritten = disk_full(e, run.folder)  # the run's own error, if any, is the one to tell
     ckpt = run.folder.latest_checkpoint()
-    run.events.send("end", status=status, error=error or unwritten, steps=run.trainer.state.global_step, checkpoint=ckpt and ckpt.name)
+    run.events.send("end", status=status, error=error or unwritten, steps=run.steps, checkpoint=ckpt and ckpt.name)
     if unwritten and error is None: raise unwritten
 
 def _failed(run: Run, e: BaseException) -> BaseException:
@@ -612,7 +650,7 @@ def _trainer(cfg, model, tok, folder, plan, callbacks, new_adapter, quiet):
     seed_all(cfg.seed)  # before the trainer makes a new adapter: its random start is the same every run
     with progress_bars(not quiet):
         trainer = SFTTrainer(model=model, args=sft_config(cfg, folder.checkpoints, plan.eval is not None, plan.shape and plan.shape[0],
-                                                          grouped=not plan.shape),
+                                                          grouped=not plan.shape, layers=getattr(model, "_no_split_modules", None)),
                              train_dataset=plan.train, eval_dataset=plan.eval, processing_class=tok,
                              data_collator=PackedCollator(tok.pad_token_id) if plan.shape else None,
                              peft_config=lora_config(cfg, model.config) if new_adapter else None, callbacks=callbacks)
@@ -631,13 +669,15 @@ def fit(cfg: QLoRAConfig, # the run's config
         new_adapter: bool = True, # make a new adapter (else `model` is one)
        ) -> Run:
     "Train on `plan` into `folder`; a packed batch sized from the free memory is halved if it does not fit."
-    metrics = MetricsStream(events, folder.metrics)
-    previews = Previews(cfg.preview_prompts, cfg.preview_every, tok, events, folder.previews) if cfg.preview_every and cfg.preview_prompts else None
+    metrics = MetricsStream(events, folder.metrics if world().main else None)
+    previews = Previews(cfg.preview_prompts, cfg.preview_every, tok, events, folder.previews) if cfg.preview_every and cfg.preview_prompts and world().main else None
+    if previews and fsdp(cfg) and world().size > 1:  # a sharded model answers only with every process generating in step
+        say("note: no previews while FSDP splits the model across GPUs: ask the adapter after the run (ChatPanel)"); previews = None
     cbs = [LatestCheckpoint(), events, metrics, stop] + ([previews] if previews else []) + list(callbacks)  # events before stop: a view polls its Stop button
-    retry = plan.shape is not None and not cfg.batch_tokens and not resume
+    retry = plan.shape is not None and not cfg.batch_tokens and not resume and world().size == 1  # processes must halve together: not tried
     while True:
-        trainer = _trainer(cfg, model, tok, folder, plan, cbs, new_adapter, bool(events.subscribers))
-        print(trainable(float_adapter(trainer.model, cfg)))
+        trainer = _trainer(cfg, model, tok, folder, plan, cbs, new_adapter, bool(events.subscribers) or not world().main)
+        say(trainable(float_adapter(trainer.model, cfg)))
         run = Run(folder, cfg, trainer.model, tok, trainer, plan, metrics, previews, events)
         try:
             if not (resume and _trained_already(trainer, folder)): trainer.train(resume_from_checkpoint=str(folder.latest_checkpoint()) if resume else None)
@@ -655,20 +695,28 @@ def fit(cfg: QLoRAConfig, # the run's config
         model, new_adapter, plan = trainer.model, False, plan.halved()
         print(f"out of GPU memory at {plan.shape[0] * 2} rows of {plan.shape[1]} tokens per step: trying {plan.shape[0]}")
         del trainer, run; _free_cache()
-    try: folder.save_adapter(trainer.model, tok)
+    try:
+        whole = trainer.accelerator.get_state_dict(trainer.model) if fsdp(cfg) else None  # every process gives its shards
+        if world().main: folder.save_adapter(trainer.model, tok, whole)
+        barrier()
     except BaseException as e: err = _failed(run, e); raise err from (None if err is e else e)
     _end(run, "stopped" if stop.requested else "finished")
     return run
 
 # %% ../nbs/40_train.ipynb #1bcbf765
 VIEW = "qlora_nb.monitor:TrainingMonitor" # what `monitor=True` opens
+LAUNCH = "qlora_nb.multigpu:launch" # what `num_processes=N` calls: it starts the processes and follows them
+
+def _named(path: str):
+    "The object at `path`, \"module:name\", imported when asked for: a later chapter, which this one must not import."
+    module, name = path.split(":")
+    return getattr(importlib.import_module(module), name)
 
 def _views(monitor) -> list:
     "The subscribers to a run's events for `finetune`'s `monitor`: none, the default view, or the function given."
     if not monitor: return []
     if monitor is not True: return [monitor]
-    module, name = VIEW.split(":")
-    return [getattr(importlib.import_module(module), name)()]
+    return [_named(VIEW)()]
 
 # %% ../nbs/40_train.ipynb #503a8ec6
 def finetune(cfg: QLoRAConfig, # the run's config
@@ -681,21 +729,30 @@ def finetune(cfg: QLoRAConfig, # the run's config
              callbacks: list = (), # more `TrainerCallback`s
              check: bool = True, # refuse a config the machine cannot run, before loading
              monitor=False, # True: a `TrainingMonitor`; or a function called with each event
+             num_processes: int | None = None, # GPUs to train on together, in processes of their own (see Several GPUs); None: in this process
+             run_dir=None, # the new run's folder, already named (a launched run's); else a new one in `cfg.output_dir`
             ) -> Run:
     "Train a LoRA adapter on `cfg`'s quantised base model on the rows of `train_ds`."
-    folder = RunFolder.to_resume(cfg, resume) if resume else RunFolder.new(cfg)
+    if num_processes is not None:
+        if model is not None: raise ValueError("finetune(num_processes=...) loads the model in each process: leave out model and tok")
+        return _named(LAUNCH)(cfg, train_ds, eval_ds, num_processes, resume=resume, stop=stop, check=check, monitor=monitor)
+    folder = RunFolder.to_resume(cfg, resume) if resume else RunFolder(run_dir) if run_dir else RunFolder.new(cfg)
+    folder = RunFolder(share(str(folder.path)))  # one folder, named by the main process
     if check and model is None and not (pf := preflight(cfg)).ok: raise PreflightError("; ".join(pf.problems))
     stop = stop or StopControl()
-    events = RunEvents(_views(monitor), stop)
+    events = RunEvents(_views(monitor) if world().main else [], stop)
+    quiet = bool(events.subscribers) or not world().main  # a view shows the run; the other processes say nothing
     if model is None:
         events.send("stage", stage="loading the base model")
-        model, tok = load_model(cfg, progress=not events.subscribers)
+        model, tok = load_model(cfg, progress=not quiet)
     if tok is None: tok = load_tokenizer(cfg)
     new_adapter = not isinstance(model, PeftModel)  # else an adapter loaded to train further (`load_export(..., trainable=True)`)
     if getattr(model, "is_quantized", False) and new_adapter: model = _prepare(model, cfg)
     events.send("stage", stage="tokenizing the rows")
-    plan = plan_run(cfg, model, tok, train_ds, eval_ds, quiet=bool(events.subscribers))
-    try: folder.begin(cfg, plan, resumed=bool(resume))
+    plan = plan_run(cfg, model, tok, train_ds, eval_ds, quiet=quiet)
+    try:
+        if world().main: folder.begin(cfg, plan, resumed=bool(resume))
+        barrier()
     except OSError as e:  # a full disk at the run's first writes: the view is told too
         events.send("end", status="failed", error=(err := disk_full(e, folder)), steps=0, checkpoint=None); raise err from e
     return fit(cfg, model, tok, plan, folder, events, stop, callbacks, bool(resume), new_adapter)
