@@ -1,10 +1,13 @@
 """Speed and memory of QLoRA training on one GPU: the classic Colab recipe against qlora_nb's `finetune`, side by side in one job.
 
-    python bench/gpu_speed.py                      # Llama-2-7B and Mistral-7B shapes, the main recipes (~8 min on an H100); table + results.json
-    python bench/gpu_speed.py --shapes llama2-7b --recipes seeds,qlora_nb-seeds-lora,qlora_nb-seeds-lora-noliger   # any of RECIPES
+    python bench/gpu_speed.py                      # Llama-2-7B and Mistral-7B shapes, the main recipes; table + results.json
+    python bench/gpu_speed.py --shapes llama2-7b --recipes classic,qlora_nb-classic-lora,qlora_nb-classic-lora-noliger   # any of RECIPES
 
 Models have random weights of the real shapes (nothing is downloaded; speed does not depend on the values), NF4 with
-double quantisation, bfloat16 compute, gradient checkpointing. Rows are chat turns of 100 to 1,000 tokens (mean 550) from
+double quantisation, bfloat16 compute (float16 for the T4 recipes, which are held to 15 GiB of the GPU, a T4's memory),
+gradient checkpointing. Two baselines: the classic Colab recipe (every row padded to 1,024) and a careful hand-written
+notebook (the same recipe with each batch padded to its longest row only); qlora_nb's recipes at their defaults and at
+about the baselines' tokens per step (-4rows, -4x1024). Rows are chat turns of 100 to 1,000 tokens (mean 550) from
 a word-level tokenizer of 32,000 words. Each recipe runs in its own process (its own memory peak): 3 warm-up steps, then
 17 timed steps; a step's time is from its start to its end with the GPU synchronised, and only real tokens count (the
 embedding layer counts the ids that are not padding). MFU = 6 x parameters x real tokens/s / the GPU's bf16 peak.
@@ -22,27 +25,33 @@ SHAPES = {  # published configurations
     "tiny": dict(model_type="llama", hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=4,
                  num_key_value_heads=4, vocab_size=32000, max_position_embeddings=4096),  # a check of this script, on any machine
 }
-SEEDS_LORA = dict(lora_r=64, lora_alpha=16, lora_dropout=0.1, lora_targets=["q_proj", "v_proj"])
+CLASSIC_LORA = dict(lora_r=64, lora_alpha=16, lora_dropout=0.1, lora_targets=["q_proj", "v_proj"])
 RECIPES = {  # name: what it runs (see run_recipe)
-    "seeds": "the classic Colab recipe: rows padded to 1,024, paged AdamW 32-bit, reentrant checkpointing, q,v r=64, batch 4",
-    "qlora_nb-seeds-lora": "finetune, defaults, with the classic recipe's LoRA (q,v r=64 a=16 dropout 0.1)",
+    "classic": "the classic Colab recipe: rows padded to 1,024, paged AdamW 32-bit, reentrant checkpointing, q,v r=64, batch 4",
+    "classic-longest": "a careful hand-written notebook: the classic recipe with each batch padded to its longest row, not to 1,024",
+    "classic-fp16": "the classic Colab recipe in float16 (a T4 has no bfloat16)",
+    "qlora_nb-t4": "finetune with the colab-t4 preset (float16, micro batch 2 x 8 accumulated, 1,024 tokens, checkpointing)",
+    "qlora_nb-4rows": "finetune, defaults, about the classic recipe's 4 rows per step without its padding (batch_tokens=2048)",
+    "qlora_nb-classic-lora": "finetune, defaults, with the classic recipe's LoRA (q,v r=64 a=16 dropout 0.1)",
     "qlora_nb": "finetune, defaults (all linear layers r=16)",
-    "qlora_nb-seeds-lora-4x1024": "finetune, the classic recipe's LoRA, 4 x 1,024 tokens per step (batch_tokens=4096)",
+    "qlora_nb-classic-lora-4x1024": "finetune, the classic recipe's LoRA, 4 x 1,024 tokens per step (batch_tokens=4096)",
     "qlora_nb-4x1024": "finetune, defaults, 4 x 1,024 tokens per step (batch_tokens=4096)",
-    "qlora_nb-seeds-lora-4rows": "finetune, the classic recipe's LoRA, about the classic recipe's 4 rows per step without its padding (batch_tokens=2048)",
-    "qlora_nb-seeds-lora-nopack": "finetune, the classic recipe's LoRA, no packing (batches padded to their longest row, grouped by length)",
-    "qlora_nb-seeds-lora-noliger": "finetune, the classic recipe's LoRA, without Liger's kernels",
-    "qlora_nb-seeds-lora-8k": "finetune, the classic recipe's LoRA, 8,192 tokens per step",
-    "qlora_nb-seeds-lora-32k": "finetune, the classic recipe's LoRA, 32,768 tokens per step",
-    "qlora_nb-seeds-lora-adam8bit": "finetune, the classic recipe's LoRA, 8-bit paged AdamW",
-    "qlora_nb-seeds-lora-offload": "finetune, the classic recipe's LoRA, layer inputs offloaded to CPU memory (offload_activations=True)",
-    "qlora_nb-seeds-lora-4x1024-offload": "finetune, the classic recipe's LoRA, 4 x 1,024 tokens per step, offload_activations=True",
-    "qlora_nb-seeds-lora-4x1024-offload-adam8bit": "finetune, the classic recipe's LoRA, 4 x 1,024 tokens per step, offload_activations=True, 8-bit paged AdamW",
-    "qlora_nb-seeds-lora-4x1024-offload-sync": "as -4x1024-offload, with transformers' offloading (copies on the compute stream) instead of trl's",
+    "qlora_nb-classic-lora-4rows": "finetune, the classic recipe's LoRA, about the classic recipe's 4 rows per step without its padding (batch_tokens=2048)",
+    "qlora_nb-classic-lora-nopack": "finetune, the classic recipe's LoRA, no packing (batches padded to their longest row, grouped by length)",
+    "qlora_nb-classic-lora-noliger": "finetune, the classic recipe's LoRA, without Liger's kernels",
+    "qlora_nb-classic-lora-8k": "finetune, the classic recipe's LoRA, 8,192 tokens per step",
+    "qlora_nb-classic-lora-32k": "finetune, the classic recipe's LoRA, 32,768 tokens per step",
+    "qlora_nb-classic-lora-adam8bit": "finetune, the classic recipe's LoRA, 8-bit paged AdamW",
+    "qlora_nb-classic-lora-offload": "finetune, the classic recipe's LoRA, layer inputs offloaded to CPU memory (offload_activations=True)",
+    "qlora_nb-classic-lora-4x1024-offload": "finetune, the classic recipe's LoRA, 4 x 1,024 tokens per step, offload_activations=True",
+    "qlora_nb-classic-lora-4x1024-offload-adam8bit": "finetune, the classic recipe's LoRA, 4 x 1,024 tokens per step, offload_activations=True, 8-bit paged AdamW",
+    "qlora_nb-classic-lora-4x1024-offload-sync": "as -4x1024-offload, with transformers' offloading (copies on the compute stream) instead of trl's",
 }
-MAIN = ["seeds", "qlora_nb-seeds-lora", "qlora_nb", "qlora_nb-seeds-lora-4x1024-offload"]  # the targets: speed at the classic recipe's LoRA, memory at their batch
+MAIN = ["classic", "classic-longest", "qlora_nb-classic-lora", "qlora_nb", "qlora_nb-classic-lora-4rows", "qlora_nb-4rows",
+        "qlora_nb-classic-lora-4x1024-offload", "classic-fp16", "qlora_nb-t4"]  # the targets: speed at the classic recipe's LoRA, memory at their batch
 TOKENS = {"-4x1024": 4096, "-4rows": 2048, "-8k": 8192, "-32k": 32768}  # recipe name part: batch_tokens
 WARMUP, TIMED = 3, 17
+T4_GIB = 15 # the memory a T4 recipe may use (a process cap on a larger GPU): Colab's T4 has 15 GB
 PEAK_TFLOPS = {"H100": 989e12, "H200": 989e12, "A100": 312e12}
 
 def build_model(shape: str, folder: Path):
@@ -98,36 +107,38 @@ class Meter:
                 if len(meter.steps) >= WARMUP + TIMED: control.should_training_stop = True
         return Timer()
 
-def seeds_recipe(folder: Path, data: list, out: dict):
-    "The classic Colab notebooks: pad every row to 1,024, peft's k-bit preparation, reentrant checkpointing, paged AdamW 32-bit."
+def classic_recipe(folder: Path, data: list, out: dict, longest: bool = False, fp16: bool = False):
+    "The classic Colab notebooks: pad every row to 1,024 (`longest`: each batch to its longest row), peft's k-bit preparation, reentrant checkpointing, paged AdamW 32-bit."
     import torch
     from datasets import Dataset
     from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
-    from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig, Trainer, TrainingArguments, default_data_collator
+    from transformers import AutoModelForCausalLM, AutoTokenizer, BitsAndBytesConfig, DataCollatorForSeq2Seq, Trainer, TrainingArguments, default_data_collator
     tok = AutoTokenizer.from_pretrained(folder)
-    bnb = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=torch.bfloat16)
-    model = AutoModelForCausalLM.from_pretrained(folder, quantization_config=bnb, dtype=torch.bfloat16, device_map={"": 0} if torch.cuda.is_available() else "cpu")
+    dtype = torch.float16 if fp16 else torch.bfloat16
+    bnb = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True, bnb_4bit_compute_dtype=dtype)
+    model = AutoModelForCausalLM.from_pretrained(folder, quantization_config=bnb, dtype=dtype, device_map={"": 0} if torch.cuda.is_available() else "cpu")
     model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=True)
     model = get_peft_model(model, LoraConfig(r=64, lora_alpha=16, lora_dropout=0.1, target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM"))
     def encode(row):
-        enc = tok(tok.apply_chat_template(row["messages"], tokenize=False), padding="max_length", truncation=True, max_length=1024)
+        enc = tok(tok.apply_chat_template(row["messages"], tokenize=False), padding=False if longest else "max_length", truncation=True, max_length=1024)
         enc["labels"] = [t if m else -100 for t, m in zip(enc["input_ids"], enc["attention_mask"])]
         return enc
     ds = Dataset.from_list(data).map(encode, remove_columns=["messages"])
+    collate = DataCollatorForSeq2Seq(tok, padding="longest", label_pad_token_id=-100) if longest else default_data_collator
     meter = Meter(model, tok.pad_token_id)
     args = TrainingArguments(output_dir=tempfile.mkdtemp(), per_device_train_batch_size=4, gradient_accumulation_steps=1, optim="paged_adamw_32bit",
-                             learning_rate=2e-4, lr_scheduler_type="constant", max_steps=WARMUP + TIMED, bf16=torch.cuda.is_available(), use_cpu=not torch.cuda.is_available(), logging_steps=10**6,
+                             learning_rate=2e-4, lr_scheduler_type="constant", max_steps=WARMUP + TIMED, bf16=torch.cuda.is_available() and not fp16, fp16=torch.cuda.is_available() and fp16, use_cpu=not torch.cuda.is_available(), logging_steps=10**6,
                              gradient_checkpointing=True, gradient_checkpointing_kwargs={"use_reentrant": True}, save_strategy="no",
                              report_to=[], max_grad_norm=0.3)
-    Trainer(model=model, args=args, train_dataset=ds, data_collator=default_data_collator, callbacks=[meter.callback()]).train()
-    out.update(steps=meter.steps, batch="4 x 1,024 (padded)", lora="q,v r=64")
+    Trainer(model=model, args=args, train_dataset=ds, data_collator=collate, callbacks=[meter.callback()]).train()
+    out.update(steps=meter.steps, batch="4 rows, padded to longest" if longest else "4 x 1,024 (padded)", lora="q,v r=64", dtype=str(dtype).removeprefix("torch."))
 
 def qlora_nb_recipe(name: str, folder: Path, data: list, out: dict):
     "qlora_nb's public API: `finetune` with its defaults, changed only as the recipe's name says."
     import qlora_nb.train as T
-    from qlora_nb.config import QLoRAConfig
+    from qlora_nb.config import QLoRAConfig, compute_dtype
     from qlora_nb.data import load_data
-    over = dict(SEEDS_LORA) if "seeds-lora" in name else {}
+    over = dict(CLASSIC_LORA) if "classic-lora" in name else {}
     over.update({"batch_tokens": n for part, n in TOKENS.items() if part in name})
     if "-nopack" in name: over.update(packing=False, micro_bs=4)
     if "-noliger" in name: over["liger"] = False
@@ -140,15 +151,16 @@ def qlora_nb_recipe(name: str, folder: Path, data: list, out: dict):
             args.activation_offloading, args.activation_checkpointing_kwargs = False, {"use_reentrant": False, "offload": True}
             return args
         T.sft_config = sync_offload
-    cfg = QLoRAConfig(model=str(folder), compute_dtype="auto", max_length=1024, max_steps=WARMUP + TIMED, logging_steps=10**6,
-                      save_steps=10**6, output_dir=tempfile.mkdtemp(), **over)
+    run_args = dict(model=str(folder), max_steps=WARMUP + TIMED, logging_steps=10**6, save_steps=10**6, output_dir=tempfile.mkdtemp())
+    if name == "qlora_nb-t4": cfg = QLoRAConfig.preset("colab-t4", **run_args)  # float16 on any GPU
+    else: cfg = QLoRAConfig(compute_dtype="auto", max_length=1024, **run_args, **over)
     model, tok = T.load_model(cfg)
     meter = Meter(model, tok.pad_token_id)
     run = T.finetune(cfg, load_data(data, verbose=False), model=model, tok=tok, callbacks=[meter.callback()], check=False)
     info = json.loads((run.dir/"run.json").read_text())
-    lora = "q,v r=64" if "seeds-lora" in name else "all linear r=16"
+    lora = "q,v r=64" if "classic-lora" in name else "all linear r=16"
     b = info["batch"]
-    out.update(steps=meter.steps, lora=lora, batch=f"{b['tokens']:,} tokens ({b['rows']} x 1,024 packed)" if "tokens" in b else f"{b['rows']} rows, padded to longest",
+    out.update(steps=meter.steps, lora=lora, dtype=str(compute_dtype(cfg)).removeprefix("torch."), batch=f"{b['tokens']:,} tokens ({b['rows']} x 1,024 packed)" if "tokens" in b else f"{b['rows']} rows, padded to longest",
                estimate_gib=T.estimate_memory(cfg, model.config, tokens=b.get("tokens")).total, liger=info.get("liger"))
 
 def run_recipe(name: str, shape: str, folder: Path, result: Path):
@@ -157,9 +169,11 @@ def run_recipe(name: str, shape: str, folder: Path, result: Path):
     data = rows()
     out = dict(recipe=name, shape=shape)
     cuda = torch.cuda.is_available()
+    cap = T4_GIB if name.endswith(("-fp16", "-t4")) else None
     if cuda: torch.cuda.reset_peak_memory_stats()
+    if cuda and cap: torch.cuda.set_per_process_memory_fraction(cap * 2**30 / torch.cuda.get_device_properties(0).total_memory)
     t = time.time()
-    if name == "seeds": seeds_recipe(folder, data, out)
+    if name.startswith("classic"): classic_recipe(folder, data, out, longest="-longest" in name, fp16="-fp16" in name)
     else: qlora_nb_recipe(name, folder, data, out)
     timed = out["steps"][WARMUP:WARMUP + TIMED]
     secs, toks = sum(s for s, _ in timed), sum(n for _, n in timed)
@@ -168,20 +182,27 @@ def run_recipe(name: str, shape: str, folder: Path, result: Path):
     peak = next((v for k, v in PEAK_TFLOPS.items() if k in gpu), 989e12)
     out.update(gpu=gpu, timed_steps=len(timed), step_s=secs / len(timed), tokens_per_s=toks / secs, tokens_per_step=toks / len(timed),
                peak_gib=torch.cuda.max_memory_allocated() / 2**30 if cuda else float("nan"), reserved_gib=torch.cuda.max_memory_reserved() / 2**30 if cuda else float("nan"),
-               mfu=6 * params * toks / secs / peak, wall_s=time.time() - t, params=params)
+               mfu=6 * params * toks / secs / peak, wall_s=time.time() - t, params=params, cap_gib=cap)
     result.write_text(json.dumps(out))
 
+def baselines(name: str) -> tuple:
+    "The recipes a recipe's ratios are against: the classic one and the careful one, in the same dtype (float16 for the T4 recipes)."
+    return ("classic-fp16", None) if name.endswith(("-fp16", "-t4")) else ("classic", "classic-longest")
+
 def table(results: list) -> str:
-    lines = ["| shape | recipe | LoRA | batch | real tokens/s | x seeds | step s | peak GiB | / seeds | MFU | estimate GiB |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = ["| shape | recipe | LoRA | dtype | batch | real tokens/s | x classic | x careful | step s | peak GiB | / classic | MFU | estimate GiB |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    find = lambda shape, name: next((b for b in results if b["shape"] == shape and b["recipe"] == name and "error" not in b), None)
     for r in results:
         if "error" in r: lines.append(f"| {r['shape']} | {r['recipe']} | failed: {r['error'][:120]} |"); continue
-        base = next((b for b in results if b["shape"] == r["shape"] and b["recipe"] == "seeds" and "error" not in b), None)
+        base, careful = (find(r["shape"], n) for n in baselines(r["recipe"]))
         speed = f"{r['tokens_per_s'] / base['tokens_per_s']:.2f}" if base else ""
+        fair = f"{r['tokens_per_s'] / careful['tokens_per_s']:.2f}" if careful else ""
         mem = f"{r['peak_gib'] / base['peak_gib']:.0%}" if base else ""
         est = f"{r['estimate_gib']:.2f} ({r['estimate_gib'] / r['peak_gib'] - 1:+.0%})" if "estimate_gib" in r else ""
-        lines.append(f"| {r['shape']} | {r['recipe']} | {r['lora']} | {r['batch']} | {r['tokens_per_s']:,.0f} | {speed} | {r['step_s']:.2f} | "
-                     f"{r['peak_gib']:.2f} | {mem} | {r['mfu']:.1%} | {est} |")
+        cap = f" (cap {r['cap_gib']} GiB)" if r.get("cap_gib") else ""
+        lines.append(f"| {r['shape']} | {r['recipe']} | {r['lora']} | {r.get('dtype', '')} | {r['batch']} | {r['tokens_per_s']:,.0f} | {speed} | {fair} | "
+                     f"{r['step_s']:.2f} | {r['peak_gib']:.2f}{cap} | {mem} | {r['mfu']:.1%} | {est} |")
     return "\n".join(lines)
 
 def main():

@@ -6,9 +6,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 ROOT = Path(__file__).resolve().parents[1]
-LABELS = {"seeds": "classic Colab recipe", "qlora_nb-seeds-lora": "qlora_nb, classic recipe's LoRA", "qlora_nb": "qlora_nb, its LoRA",
-          "qlora_nb-seeds-lora-offload": "qlora_nb, classic recipe's LoRA, offload", "qlora_nb-seeds-lora-4x1024": "qlora_nb, classic recipe's LoRA, 4,096 tok",
-          "qlora_nb-seeds-lora-4x1024-offload": "qlora_nb, classic recipe's LoRA, 4,096 tok, offload"}
+LABELS = {"classic": "classic Colab recipe", "qlora_nb-classic-lora": "qlora_nb, classic recipe's LoRA", "qlora_nb": "qlora_nb, its LoRA",
+          "qlora_nb-classic-lora-offload": "qlora_nb, classic recipe's LoRA, offload", "qlora_nb-classic-lora-4x1024": "qlora_nb, classic recipe's LoRA, 4,096 tok",
+          "qlora_nb-classic-lora-4x1024-offload": "qlora_nb, classic recipe's LoRA, 4,096 tok, offload"}
 
 def main(job=ROOT/"bench/results/h100-6.json", out=ROOT/"nbs/images/speed.png"):
     "Plot one job's results (default: the speed page's) into `out`."

@@ -4,7 +4,7 @@
 
 # %% ../nbs/33_preflight.ipynb #1a2f03bd
 from __future__ import annotations
-import dataclasses, os, shutil, time
+import dataclasses, functools, json, os, shutil, time
 from pathlib import Path
 from dataclasses import dataclass, field
 import torch
@@ -14,15 +14,18 @@ from .model import lora_targets
 
 # %% auto #0
 __all__ = ['GiB', 'device_memory', 'check_bnb', 'model_problem', 'MemoryEstimate', 'liger_available', 'estimate_memory', 'advice',
-           'Preflight', 'preflight']
+           'Preflight', 'preflight', 'longest_row']
 
 # %% ../nbs/33_preflight.ipynb #4ff11a22
 GiB = 2**30
 
 def device_memory() -> tuple:
-    "`(name, total GiB, free GiB)` of the GPU, or of the machine's memory when there is none."
+    "`(name, total GiB, free GiB)` of this process's GPU (within its per-process cap, if it has one), or of the machine's memory when there is none."
     if machine().cuda:
-        free, total = torch.cuda.mem_get_info(world().local_rank)  # this process's GPU
+        gpu = world().local_rank
+        free, total = torch.cuda.mem_get_info(gpu)
+        cap = torch.cuda.get_per_process_memory_fraction(gpu) * total  # torch.cuda.set_per_process_memory_fraction: a GPU shared, or a T4 played
+        if cap < total: total, free = cap, max(0, min(free, cap - torch.cuda.memory_reserved(gpu)))
         return torch.cuda.get_device_name(), total / GiB, free / GiB
     import psutil
     vm = psutil.virtual_memory()
@@ -87,6 +90,16 @@ def _linear_params(model, targets):
         if targets == "all-linear" or name.split(".")[-1] in targets: lora += m.in_features + m.out_features
     return quant, lora
 
+@functools.lru_cache(maxsize=32)
+def _counts(model_json: str, targets, trust_remote_code: bool) -> tuple:
+    "`(quantised, LoRA in + out, other)` parameter counts of the model the JSON config describes, built once on the meta device."
+    from transformers import AutoConfig, AutoModelForCausalLM
+    d = json.loads(model_json)
+    mc = AutoConfig.for_model(d.pop("model_type"), **d)
+    with torch.device("meta"): model = AutoModelForCausalLM.from_config(mc, trust_remote_code=trust_remote_code)
+    quant, lora_io = _linear_params(model, targets)
+    return quant, lora_io, sum(p.numel() for p in model.parameters()) - quant
+
 def liger_available() -> bool:
     "Whether Liger's kernels can run here: a CUDA GPU and liger-kernel installed."
     import importlib.util
@@ -100,11 +113,10 @@ def estimate_memory(cfg: QLoRAConfig, # the run's config
     "The estimated peak memory of training `cfg`'s model on `tokens` tokens per forward pass (default: `cfg`'s batch), with `cfg`'s LoRA."
     from transformers import AutoConfig, AutoModelForCausalLM
     mc = model_config or AutoConfig.from_pretrained(model_path(cfg), trust_remote_code=cfg.trust_remote_code)
-    with torch.device("meta"): model = AutoModelForCausalLM.from_config(mc, trust_remote_code=cfg.trust_remote_code)
+    targets = lora_targets(cfg, mc)
+    quant, lora_io, other = _counts(mc.to_json_string(), tuple(targets) if isinstance(targets, list) else targets, cfg.trust_remote_code)
     dtype = compute_dtype(cfg)
     e = torch.finfo(dtype).bits // 8
-    quant, lora_io = _linear_params(model, lora_targets(cfg, mc))
-    other = sum(p.numel() for p in model.parameters()) - quant
     bytes_q = {"nf4": 0.5, "fp4": 0.5, "int8": 1.0, "none": e}[cfg.quant] + (0 if cfg.quant in ("int8", "none") else (1 if cfg.double_quant else 4) / 64)
     tokens = tokens or (cfg.batch_tokens if cfg.packing and cfg.batch_tokens else cfg.micro_bs * cfg.max_length)
     h, L = mc.hidden_size, mc.num_hidden_layers
@@ -185,3 +197,20 @@ def preflight(cfg: QLoRAConfig, # the run's config
             hint += f"; or train on this machine's {n} GPUs together (finetune(..., num_processes={n}), see Several GPUs)"
         problems.append(f"the run needs about {est.total:.1f} GiB and {name} has {free:.1f} GiB free: try {hint}")
     return Preflight(name, total, free, bf16, disk, est, problems)
+
+# %% ../nbs/33_preflight.ipynb #c1816c14
+def longest_row(cfg: QLoRAConfig, # the run's config: its model, LoRA, checkpointing, offloading
+                free_gib: float, # the memory there is, per GPU
+                model_config=None, # the model's transformers config (else read from `cfg.model`)
+                gpus: int | None = None, # GPUs that train together (FSDP splits the weights across them)
+                step: int = 256, # the answer is a multiple of this
+               ) -> int:
+    "The longest row in tokens that trains at batch 1 within `free_gib` by `estimate_memory`; 0 when not even `step` tokens fit."
+    fits = lambda n: estimate_memory(dataclasses.replace(cfg, max_length=n, micro_bs=1, batch_tokens=n if cfg.packing else 0),
+                                     model_config, tokens=n, gpus=gpus).total < free_gib
+    lo, hi = 0, step
+    while hi <= 10**6 and fits(hi): lo, hi = hi, hi * 2
+    while hi - lo > step:
+        mid = (lo + hi) // 2 // step * step
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+    return lo

@@ -1,0 +1,92 @@
+"""The longest row that trains at batch 1, per GPU memory size: measured with a per-process memory cap, beside the estimate.
+
+    python bench/long_rows.py                       # Llama-3.1-8B shape, QLoRA r=32 on all linear layers, caps of 16, 24, 40 and 80 GB
+    python bench/long_rows.py --shape tiny --caps 1  # a check of this script, on any machine (no cap without a GPU)
+
+One row of n tokens a step (packing off), bfloat16 compute, gradient checkpointing, the layer inputs offloaded to CPU
+memory, Liger's chunked loss where installed: the settings for long rows. For each cap (a card's GB, 10^9 bytes), the
+search starts from the estimate (`qlora_nb.preflight.longest_row`) and walks in steps of 1/8 until one length trains
+two steps and the next does not; each try runs in its own process under `torch.cuda.set_per_process_memory_fraction`.
+Unsloth publishes, for Llama-3.1-8B with QLoRA rank 32: 16 GB 40,724; 24 GB 78,475; 80 GB 342,733 tokens.
+"""
+from __future__ import annotations
+import argparse, json, os, subprocess, sys, tempfile, time
+from pathlib import Path
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from gpu_speed import SHAPES, build_model
+
+SHAPES = dict(SHAPES, **{"llama3.1-8b": dict(model_type="llama", hidden_size=4096, intermediate_size=14336, num_hidden_layers=32,
+                                              num_attention_heads=32, num_key_value_heads=8, vocab_size=128256,
+                                              max_position_embeddings=131072, rms_norm_eps=1e-5, rope_theta=500000.0)})
+UNSLOTH = {16: 40724, 24: 78475, 80: 342733} # published longest rows, Llama-3.1-8B, QLoRA rank 32
+LORA = dict(lora_r=32, lora_alpha=32, lora_targets="all-linear")
+
+def config(folder: Path, n: int):
+    "The run's config for one row of `n` tokens on the model in `folder`."
+    from qlora_nb.config import QLoRAConfig
+    return QLoRAConfig(model=str(folder), compute_dtype="auto", max_length=n, micro_bs=1, packing=False, offload_activations=True,
+                       gradient_checkpointing=True, max_steps=2, logging_steps=1, save_steps=10**6, output_dir=tempfile.mkdtemp(), **LORA)
+
+def try_length(folder: Path, n: int, cap_gb: float, result: Path):
+    "Train two steps on one row of `n` tokens under a cap of `cap_gb` GB; whether it fit, and the peak, into `result`."
+    import torch
+    from datasets import Dataset
+    from qlora_nb.train import finetune, OutOfMemory
+    if torch.cuda.is_available():
+        torch.cuda.set_per_process_memory_fraction(min(1.0, cap_gb * 1e9 / torch.cuda.get_device_properties(0).total_memory))
+    words = " ".join(f"w{i % 31000}" for i in range(n))  # one word, one token
+    rows = Dataset.from_list([{"messages": [{"role": "user", "content": "w1 w2"}, {"role": "assistant", "content": words}]}] * 2)
+    t = time.time()
+    try: finetune(config(folder, n + 16), rows, check=False); ok = True  # the template's own tokens on top
+    except (OutOfMemory, torch.OutOfMemoryError): ok = False
+    peak = torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else float("nan")
+    result.write_text(json.dumps(dict(n=n, ok=ok, peak_gib=peak, s=time.time() - t)))
+
+def measure(shape: str, folder: Path, cap_gb: float, models: str) -> dict:
+    "The longest row that trains under `cap_gb`, walking from the estimate; every try's outcome."
+    from transformers import AutoConfig
+    from qlora_nb.preflight import longest_row
+    est = longest_row(config(folder, 1024), cap_gb * 1e9 / 2**30, AutoConfig.from_pretrained(folder))
+    tries = {}
+    def fits(n):
+        if n not in tries:
+            res = Path(tempfile.mkdtemp())/"r.json"
+            p = subprocess.run([sys.executable, __file__, "--try", str(n), "--cap", str(cap_gb), "--shape", shape, "--models", models, "--result", str(res)],
+                               capture_output=True, text=True)
+            tries[n] = json.loads(res.read_text()) if res.exists() else dict(n=n, ok=False, error=(p.stderr.strip().splitlines() or ["?"])[-1])
+            print(f"  {cap_gb} GB, {n:,} tokens: {'fits' if tries[n]['ok'] else 'does not fit'}", flush=True)
+        return tries[n]["ok"]
+    import torch
+    n, step = max(est, 256), max(est // 8, 256)
+    limit = 3 * n if torch.cuda.is_available() else n + 2 * step  # without a GPU nothing is capped: two steps show the walk works
+    if fits(n):
+        while n + step <= limit and fits(n + step): n += step
+    else:
+        while n > step and not fits(n - step): n -= step
+        n -= step
+    return dict(shape=shape, cap_gb=cap_gb, estimate=est, measured=max(n, 0), tries=sorted(tries.values(), key=lambda t: t["n"]))
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--shape", default="llama3.1-8b", choices=list(SHAPES))
+    ap.add_argument("--caps", default="16,24,40,80", help="GPU memory sizes in GB")
+    ap.add_argument("--models", default=os.environ.get("QLORA_NB_BENCH_MODELS", "/tmp/qlora_nb_bench"))
+    ap.add_argument("--out", default=os.environ.get("OUT", "."))
+    ap.add_argument("--try", dest="n", type=int, help=argparse.SUPPRESS); ap.add_argument("--cap", type=float, help=argparse.SUPPRESS)
+    ap.add_argument("--result", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    import gpu_speed
+    gpu_speed.SHAPES.update(SHAPES)
+    folder = Path(a.models)/a.shape
+    if a.n: return try_length(folder, a.n, a.cap, Path(a.result))
+    build_model(a.shape, folder)
+    results = [measure(a.shape, folder, float(c), a.models) for c in a.caps.split(",")]
+    lines = ["| GPU memory | longest row, measured | estimate | Unsloth (Llama-3.1-8B, r=32) |", "| --- | --- | --- | --- |"]
+    for r in results:
+        u = UNSLOTH.get(int(r["cap_gb"]))
+        lines.append(f"| {r['cap_gb']:g} GB | {r['measured']:,} | {r['estimate']:,} | {f'{u:,}' if u else ''} |")
+    out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
+    (out/"long_rows.json").write_text(json.dumps(results, indent=1)); (out/"long_rows.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+if __name__ == "__main__": main()
