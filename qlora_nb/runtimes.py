@@ -14,7 +14,7 @@ from .train import Run
 from .export import export, merge, read_export, stages, SAMPLES, TemplateMismatch, first_difference, sample_tokens, tokenizer_problems
 
 # %% auto #0
-__all__ = ['LLAMA_CPP_PYTHON', 'CONVERTER_PARTS', 'QUANTS', 'BITS', 'QUESTIONS', 'OLLAMA_TEMPLATES', 'llama_cpp_home',
+__all__ = ['LLAMA_CPP_PYTHON', 'CONVERTER_PARTS', 'PORTABLE', 'QUANTS', 'BITS', 'QUESTIONS', 'OLLAMA_TEMPLATES', 'llama_cpp_home',
            'converter', 'llama_cpp_problem', 'extract_converter', 'install_llama_cpp', 'GGUFError', 'convert_to_gguf',
            'quantize_gguf', 'with_default_system', 'default_system', 'gguf_info', 'merged_folder', 'export_gguf',
            'load_gguf', 'gguf_replies', 'agreement', 'tie_margin', 'check_template', 'render_go', 'ollama_template',
@@ -63,6 +63,11 @@ def _pip(*args, env=None):
         said = [l for l in (r.stderr or r.stdout).splitlines() if l.strip() and not l.startswith("WARNING: Location")]
         raise RuntimeError(f"pip {args[0]} failed: {said[-1].strip() if said else r.returncode}")
 
+# A build for any x86-64 CPU with AVX2, not for this one alone: the native build crashed in generation (a segmentation
+# fault in llama_decode) on a CPU with AMX and AVX-512, where this one runs; and a wheel built for one CPU can fail on another
+PORTABLE = " ".join(["-DLLAVA_BUILD=OFF", "-DGGML_NATIVE=OFF", "-DGGML_AVX=ON", "-DGGML_AVX2=ON", "-DGGML_FMA=ON", "-DGGML_F16C=ON",
+                     "-DGGML_AVX512=OFF", "-DGGML_AMX_TILE=OFF", "-DGGML_AMX_INT8=OFF", "-DGGML_AMX_BF16=OFF"])
+
 def _build_llama_cpp(dest, say):
     "Download llama-cpp-python's source, build its wheel and take its converter, into `dest`, unless they are there."
     if not (converter().exists() and list((dest/"wheel").glob("*.whl"))):
@@ -71,7 +76,7 @@ def _build_llama_cpp(dest, say):
             _pip("download", "--no-deps", "--no-binary", ":all:", f"llama-cpp-python=={LLAMA_CPP_PYTHON}", "-d", tmp)
             sdist, staged = next(Path(tmp).glob("llama_cpp_python-*.tar.gz")), Path(tmp)/"home"
             say("building llama.cpp from it (a few minutes)", flush=True)
-            _pip("wheel", "--no-deps", str(sdist), "-w", str(staged/"wheel"), env={**os.environ, "CMAKE_ARGS": "-DLLAVA_BUILD=OFF"})
+            _pip("wheel", "--no-deps", str(sdist), "-w", str(staged/"wheel"), env={**os.environ, "CMAKE_ARGS": PORTABLE})
             extract_converter(sdist, staged/"convert")
             replace_dir(staged, dest)
 
