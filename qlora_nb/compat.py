@@ -9,8 +9,8 @@ from importlib.metadata import version, PackageNotFoundError
 
 # %% auto #0
 __all__ = ['WIDGET_VIEW', 'QUIET', 'DEPRECATED', 'installed', 'checkpointing_args', 'seed_all', 'drop_quantization_config',
-           'widget_bundle', 'accordion', 'quiet_library_messages', 'quiet_deprecations', 'keep_trainable',
-           'honours_position_ids', 'use_liger', 'StopChannel']
+           'cpu_locations', 'widget_bundle', 'accordion', 'quiet_library_messages', 'quiet_deprecations',
+           'keep_trainable', 'honours_position_ids', 'use_liger', 'StopChannel']
 
 # %% ../nbs/01_compat.ipynb #1be8a08a
 def installed(pkg: str) -> str | None:
@@ -40,6 +40,17 @@ def drop_quantization_config(config):
     "`config` without a `quantization_config` attribute (set by newer transformers on models loaded from GGUF)."
     if "quantization_config" in vars(config): del config.quantization_config
     return config
+
+# %% ../nbs/01_compat.ipynb #af2db22a
+def _on_cpu(obj, location: str):
+    "A storage tagged `cpu:N` as it is, in CPU memory; None (not ours) for any other location."
+    return obj if re.fullmatch(r"cpu:\d+", location) else None
+
+def cpu_locations():
+    "Let `torch.load` read what processes on `cpu:N` devices saved (torch 2.11 reads only `cpu`)."
+    import torch.serialization as S
+    if not any(fn is _on_cpu for _, _, fn in S._package_registry):
+        S.register_package(30, lambda obj: None, _on_cpu)
 
 # %% ../nbs/01_compat.ipynb #c43d5d05
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"

@@ -15,7 +15,7 @@ from trl import SFTConfig, SFTTrainer, pack_dataset
 from peft import PeftModel, prepare_model_for_kbit_training, set_peft_model_state_dict
 from safetensors.torch import load_file
 from .config import QLoRAConfig, compute_dtype, atomic_write, replace_dir, progress_bars, machine, patch, world
-from .compat import checkpointing_args, seed_all, honours_position_ids, use_liger
+from .compat import checkpointing_args, seed_all, honours_position_ids, use_liger, cpu_locations
 from .embedded import model_path, load_tokenizer
 from .model import load_model, lora_config, trainable, base_fingerprint, fsdp, launched
 from .chat import ChatEngine, GREEDY
@@ -81,6 +81,8 @@ def share(obj):
 def barrier():
     "Wait until every process of the run is here (after the main process has written what the others read)."
     if world().size > 1: _processes().wait_for_everyone()
+
+cpu_locations()  # processes on CPUs resuming a run read their optimizer state back (see Compatibility)
 
 # %% ../nbs/40_train.ipynb #9635aaad
 def memory_gib() -> float:
