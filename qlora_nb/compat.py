@@ -50,7 +50,7 @@ def cpu_locations():
     "Let `torch.load` read what processes on `cpu:N` devices saved (torch 2.11 reads only `cpu`)."
     import torch.serialization as S
     if not any(fn is _on_cpu for _, _, fn in S._package_registry):
-        S.register_package(30, lambda obj: None, _on_cpu)
+        S.register_package(max(p for p, _, _ in S._package_registry) + 1, lambda obj: None, _on_cpu)  # a priority no one holds: the registry sorts its entries
 
 # %% ../nbs/01_compat.ipynb #c43d5d05
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
