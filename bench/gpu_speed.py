@@ -1,6 +1,6 @@
 """Speed and memory of QLoRA training on one GPU: the classic Colab recipe against qlora_nb's `finetune`, side by side in one job.
 
-    python bench/gpu_speed.py                      # Llama-2-7B and Mistral-7B shapes, the main recipes; table + results.json
+    python bench/gpu_speed.py                      # Llama-2-7B and Mistral-7B shapes, the main recipes (MAIN); table + results.json
     python bench/gpu_speed.py --shapes llama2-7b --recipes classic,qlora_nb-classic-lora,qlora_nb-classic-lora-noliger   # any of RECIPES
 
 Models have random weights of the real shapes (nothing is downloaded; speed does not depend on the values), NF4 with
@@ -46,9 +46,12 @@ RECIPES = {  # name: what it runs (see run_recipe)
     "qlora_nb-classic-lora-4x1024-offload": "finetune, the classic recipe's LoRA, 4 x 1,024 tokens per step, offload_activations=True",
     "qlora_nb-classic-lora-4x1024-offload-adam8bit": "finetune, the classic recipe's LoRA, 4 x 1,024 tokens per step, offload_activations=True, 8-bit paged AdamW",
     "qlora_nb-classic-lora-4x1024-offload-sync": "as -4x1024-offload, with transformers' offloading (copies on the compute stream) instead of trl's",
+    "qlora_nb-eager": "finetune, defaults, the decoder layers not compiled (compile=False)",
+    "qlora_nb-dropout0": "finetune, defaults, no dropout on the adapter's input (lora_dropout=0)",
+    "qlora_nb-classic-lora-eager": "finetune, the classic recipe's LoRA, compile=False",
 }
-MAIN = ["classic", "classic-longest", "qlora_nb-classic-lora", "qlora_nb", "qlora_nb-classic-lora-4rows", "qlora_nb-4rows",
-        "qlora_nb-classic-lora-4x1024-offload", "classic-fp16", "qlora_nb-t4"]  # the targets: speed at the classic recipe's LoRA, memory at their batch
+MAIN = ["classic", "classic-longest", "qlora_nb", "qlora_nb-eager", "qlora_nb-classic-lora", "qlora_nb-classic-lora-eager", "qlora_nb-4rows",
+        "classic-fp16", "qlora_nb-t4"]  # both baselines, qlora_nb at its defaults (compiled and not) and at their tokens per step, the T4 pair
 TOKENS = {"-4x1024": 4096, "-4rows": 2048, "-8k": 8192, "-32k": 32768}  # recipe name part: batch_tokens
 WARMUP, TIMED = 3, 17
 T4_GIB = 15 # the memory a T4 recipe may use (a process cap on a larger GPU): Colab's T4 has 15 GB
@@ -144,6 +147,8 @@ def qlora_nb_recipe(name: str, folder: Path, data: list, out: dict):
     if "-noliger" in name: over["liger"] = False
     if "-adam8bit" in name: over["optim"] = "paged_adamw_8bit"
     if "-offload" in name: over["offload_activations"] = True
+    if "-eager" in name: over["compile"] = False
+    if "-dropout0" in name: over["lora_dropout"] = 0.0
     if "-offload-sync" in name:  # the ablation: transformers' save_on_cpu around each checkpointed layer instead of trl's streams
         make = T.sft_config
         def sync_offload(*a, **k):
@@ -161,7 +166,7 @@ def qlora_nb_recipe(name: str, folder: Path, data: list, out: dict):
     lora = "q,v r=64" if "classic-lora" in name else "all linear r=16"
     b = info["batch"]
     out.update(steps=meter.steps, lora=lora, dtype=str(compute_dtype(cfg)).removeprefix("torch."), batch=f"{b['tokens']:,} tokens ({b['rows']} x 1,024 packed)" if "tokens" in b else f"{b['rows']} rows, padded to longest",
-               estimate_gib=T.estimate_memory(cfg, model.config, tokens=b.get("tokens")).total, liger=info.get("liger"))
+               estimate_gib=T.estimate_memory(cfg, model.config, tokens=b.get("tokens")).total, liger=info.get("liger"), compiled=info.get("compiled"))
 
 def run_recipe(name: str, shape: str, folder: Path, result: Path):
     "One recipe in this process; its figures into `result` (JSON)."
@@ -190,8 +195,8 @@ def baselines(name: str) -> tuple:
     return ("classic-fp16", None) if name.endswith(("-fp16", "-t4")) else ("classic", "classic-longest")
 
 def table(results: list) -> str:
-    lines = ["| shape | recipe | LoRA | dtype | batch | real tokens/s | x classic | x careful | step s | peak GiB | / classic | MFU | estimate GiB |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = ["| shape | recipe | LoRA | dtype | kernels | batch | real tokens/s | x classic | x careful | step s | peak GiB | / classic | MFU | estimate GiB |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     find = lambda shape, name: next((b for b in results if b["shape"] == shape and b["recipe"] == name and "error" not in b), None)
     for r in results:
         if "error" in r: lines.append(f"| {r['shape']} | {r['recipe']} | failed: {r['error'][:120]} |"); continue
@@ -201,7 +206,8 @@ def table(results: list) -> str:
         mem = f"{r['peak_gib'] / base['peak_gib']:.0%}" if base else ""
         est = f"{r['estimate_gib']:.2f} ({r['estimate_gib'] / r['peak_gib'] - 1:+.0%})" if "estimate_gib" in r else ""
         cap = f" (cap {r['cap_gib']} GiB)" if r.get("cap_gib") else ""
-        lines.append(f"| {r['shape']} | {r['recipe']} | {r['lora']} | {r.get('dtype', '')} | {r['batch']} | {r['tokens_per_s']:,.0f} | {speed} | {fair} | "
+        kernels = ", ".join(k for k, on in (("Liger", r.get("liger")), ("compiled", r.get("compiled"))) if on) or "-"
+        lines.append(f"| {r['shape']} | {r['recipe']} | {r['lora']} | {r.get('dtype', '')} | {kernels} | {r['batch']} | {r['tokens_per_s']:,.0f} | {speed} | {fair} | "
                      f"{r['step_s']:.2f} | {r['peak_gib']:.2f}{cap} | {mem} | {r['mfu']:.1%} | {est} |")
     return "\n".join(lines)
 

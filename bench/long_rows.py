@@ -1,6 +1,6 @@
 """The longest row that trains at batch 1, per GPU memory size: measured with a per-process memory cap, beside the estimate.
 
-    python bench/long_rows.py                       # Llama-3.1-8B shape, QLoRA r=32 on all linear layers, caps of 16, 24, 40 and 80 GB
+    python bench/long_rows.py                       # Llama-3.1-8B shape, QLoRA r=32 on all linear layers (no dropout), caps of 16, 24, 40 and 80 GB
     python bench/long_rows.py --shape tiny --caps 1  # a check of this script, on any machine (no cap without a GPU)
 
 One row of n tokens a step (packing off), bfloat16 compute, gradient checkpointing, the layer inputs offloaded to CPU
@@ -19,7 +19,7 @@ SHAPES = dict(SHAPES, **{"llama3.1-8b": dict(model_type="llama", hidden_size=409
                                               num_attention_heads=32, num_key_value_heads=8, vocab_size=128256,
                                               max_position_embeddings=131072, rms_norm_eps=1e-5, rope_theta=500000.0)})
 UNSLOTH = {16: 40724, 24: 78475, 80: 342733} # published longest rows, Llama-3.1-8B, QLoRA rank 32
-LORA = dict(lora_r=32, lora_alpha=32, lora_targets="all-linear")
+LORA = dict(lora_r=32, lora_alpha=32, lora_targets="all-linear", lora_dropout=0.0)  # as Unsloth's notebooks: no dropout, whose copies of each layer's input cost memory
 
 def config(folder: Path, n: int):
     "The run's config for one row of `n` tokens on the model in `folder`."
@@ -80,13 +80,15 @@ def main():
     folder = Path(a.models)/a.shape
     if a.n: return try_length(folder, a.n, a.cap, Path(a.result))
     build_model(a.shape, folder)
-    results = [measure(a.shape, folder, float(c), a.models) for c in a.caps.split(",")]
-    lines = ["| GPU memory | longest row, measured | estimate | Unsloth (Llama-3.1-8B, r=32) |", "| --- | --- | --- | --- |"]
-    for r in results:
-        u = UNSLOTH.get(int(r["cap_gb"]))
-        lines.append(f"| {r['cap_gb']:g} GB | {r['measured']:,} | {r['estimate']:,} | {f'{u:,}' if u else ''} |")
-    out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
-    (out/"long_rows.json").write_text(json.dumps(results, indent=1)); (out/"long_rows.md").write_text("\n".join(lines) + "\n")
+    out, results = Path(a.out), []
+    out.mkdir(parents=True, exist_ok=True)
+    for c in a.caps.split(","):  # the files are written again after each cap: a job cut short keeps the caps it finished
+        results.append(measure(a.shape, folder, float(c), a.models))
+        lines = ["| GPU memory | longest row, measured | estimate | Unsloth (Llama-3.1-8B, r=32) |", "| --- | --- | --- | --- |"]
+        for r in results:
+            u = UNSLOTH.get(int(r["cap_gb"]))
+            lines.append(f"| {r['cap_gb']:g} GB | {r['measured']:,} | {r['estimate']:,} | {f'{u:,}' if u else ''} |")
+        (out/"long_rows.json").write_text(json.dumps(results, indent=1)); (out/"long_rows.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 if __name__ == "__main__": main()

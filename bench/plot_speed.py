@@ -6,11 +6,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 ROOT = Path(__file__).resolve().parents[1]
-LABELS = {"classic": "classic Colab recipe", "qlora_nb-classic-lora": "qlora_nb, classic recipe's LoRA", "qlora_nb": "qlora_nb, its LoRA",
-          "qlora_nb-classic-lora-offload": "qlora_nb, classic recipe's LoRA, offload", "qlora_nb-classic-lora-4x1024": "qlora_nb, classic recipe's LoRA, 4,096 tok",
-          "qlora_nb-classic-lora-4x1024-offload": "qlora_nb, classic recipe's LoRA, 4,096 tok, offload"}
+LABELS = {"classic": "classic Colab recipe", "classic-longest": "careful hand-written", "qlora_nb": "qlora_nb, its LoRA",
+          "qlora_nb-classic-lora": "qlora_nb, classic recipe's LoRA", "qlora_nb-4rows": "qlora_nb, 2,048 tok/step",
+          "qlora_nb-classic-lora-4x1024-offload": "qlora_nb, classic recipe's LoRA, 4,096 tok, offload",
+          "classic-fp16": "classic, float16 (15 GiB)", "qlora_nb-t4": "qlora_nb colab-t4 (15 GiB)"}
 
-def main(job=ROOT/"bench/results/h100-6.json", out=ROOT/"nbs/images/speed.png"):
+def main(job=ROOT/"bench/results/h200-2.json", out=ROOT/"nbs/images/speed.png"):
     "Plot one job's results (default: the speed page's) into `out`."
     res = [r for r in json.loads(Path(job).read_text()) if r["recipe"] in LABELS and "error" not in r]
     labels = {k: v for k, v in LABELS.items() if any(r["recipe"] == k for r in res)}
@@ -26,7 +27,7 @@ def main(job=ROOT/"bench/results/h100-6.json", out=ROOT/"nbs/images/speed.png"):
             ax.bar_label(bars, [f"{v:,.0f}" if key == "tokens_per_s" else f"{v:.1f}" for v in vals], fontsize=6.5)
         ax.set_xticks([j + w * (len(shapes) - 1) / 2 for j in range(len(labels))], list(labels.values()), rotation=25, ha="right", fontsize=8)
         ax.set_title(title, fontsize=10); ax.legend(fontsize=8)
-    fig.suptitle(f"QLoRA on one {res[0]['gpu']}: 7B shapes, NF4, bf16, checkpointing, rows of 100-1,000 tokens", fontsize=10)
+    fig.suptitle(f"QLoRA on one {res[0]['gpu']}: 7B shapes, NF4, bfloat16 (T4 recipes float16), checkpointing, rows of 100-1,000 tokens", fontsize=10)
     fig.tight_layout(); fig.savefig(out, dpi=110); print(out)
 
 if __name__ == "__main__": main(*sys.argv[1:])

@@ -41,7 +41,7 @@ def demo(output_dir: str = "runs", **overrides) -> dict:
 
 # %% ../nbs/90_cli.ipynb #6398b9a7
 def train(config: str, resume: str | None = None):
-    "Fine-tune as `config` (a QLoRAConfig JSON file whose `data` names the rows) says: `qlora-nb train CONFIG.json`."
+    "Fine-tune as `config` (a QLoRAConfig JSON file whose `data` names the rows, or the pairs of a DPO or ORPO run) says: `qlora-nb train CONFIG.json`."
     from qlora_nb.config import QLoRAConfig, world
     from qlora_nb.data import load_data, split_data
     from qlora_nb.train import finetune
@@ -53,7 +53,11 @@ def train(config: str, resume: str | None = None):
     if problem := model_problem(cfg): raise PreflightError(problem)  # before the tokenizer is asked of a model that is not there
     tok = load_tokenizer(cfg)  # documents are chunked in the model's tokens, to max_length
     from qlora_nb.template import document_room
-    train_ds, val_ds = split_data(load_data(cfg.data, tok=tok, chunk_tokens=document_room(tok, cfg.max_length)), cfg.val_frac, cfg.seed)
+    if cfg.method == "sft": rows = load_data(cfg.data, tok=tok, chunk_tokens=document_room(tok, cfg.max_length), verbose=world().main)
+    else:  # DPO or ORPO: pairs of replies
+        from qlora_nb.pairs import load_pairs
+        rows = load_pairs(cfg.data, verbose=world().main)
+    train_ds, val_ds = split_data(rows, cfg.val_frac, cfg.seed)
     run = finetune(cfg, train_ds, val_ds, resume=resume or False, monitor=True)
     if world().main: print(f"\n{run}\nadapter: {run.folder.adapter}")  # under accelerate launch, once
     return run

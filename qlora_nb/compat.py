@@ -10,7 +10,7 @@ from importlib.metadata import version, PackageNotFoundError
 # %% auto #0
 __all__ = ['WIDGET_VIEW', 'QUIET', 'DEPRECATED', 'installed', 'checkpointing_args', 'seed_all', 'drop_quantization_config',
            'cpu_locations', 'widget_bundle', 'accordion', 'quiet_library_messages', 'quiet_deprecations',
-           'keep_trainable', 'honours_position_ids', 'use_liger', 'StopChannel']
+           'keep_trainable', 'honours_position_ids', 'use_liger', 'head_bias', 'StopChannel']
 
 # %% ../nbs/01_compat.ipynb #1be8a08a
 def installed(pkg: str) -> str | None:
@@ -128,6 +128,15 @@ def use_liger(model) -> bool:
         for k, v in saved.items():
             if getattr(mod, k, None) is not v: setattr(mod, k, v)
     return True
+
+# %% ../nbs/01_compat.ipynb #b62ad049
+def head_bias(model):
+    "`model` with each peft `TrainableTokensWrapper` in it answering `bias` as the layer it wraps does (for code that reads an output layer's weights itself)."
+    from peft.utils.other import TrainableTokensWrapper
+    for m in model.modules():
+        if isinstance(m, TrainableTokensWrapper) and "bias" not in vars(m):
+            object.__setattr__(m, "bias", getattr(m.token_adapter.base_layer, "bias", None))  # a plain attribute: no parameter registered twice
+    return model
 
 # %% ../nbs/01_compat.ipynb #a5ce9bda
 class StopChannel:

@@ -100,9 +100,10 @@ def model_path(cfg: QLoRAConfig) -> str:
     raise FileNotFoundError(f"model={shown!r}: no such folder, and not a Hub id (org/name); check the path")
 
 def load_tokenizer(cfg: QLoRAConfig):
-    "The model's tokenizer, with a padding token (its end-of-sequence token when it has none)."
-    from transformers import AutoTokenizer
+    "The model's tokenizer, with a padding token (its end-of-sequence token when it has none) and the config's `add_tokens`."
+    from transformers import AddedToken, AutoTokenizer
     tok = AutoTokenizer.from_pretrained(model_path(cfg), trust_remote_code=cfg.trust_remote_code)
     if tok.pad_token is None: tok.pad_token = tok.eos_token
+    tok.add_tokens([AddedToken(t, normalized=False) for t in cfg.add_tokens])  # each one token, never split, and shown in replies (not skipped as special tokens are)
     tok.clean_up_tokenization_spaces = False  # a chat model's BPE text decoded as it is: transformers >= 5.2x skips that clean-up (with a warning), older ones strip real spaces
     return tok

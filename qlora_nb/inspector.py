@@ -15,16 +15,20 @@ from .data import system_note, placeholders, placeholder_note
 from .template import ensure_chat_template, lock_system, tokenize_row
 
 # %% auto #0
-__all__ = ['TRAINED', 'MASKED', 'CUT', 'SHOWN_PAST_CUT', 'token_lengths', 'dataset_stats', 'html_tokens', 'html_row',
-           'length_figure', 'length_histogram', 'DatasetInspector', 'html_stats']
+__all__ = ['TRAINED', 'MASKED', 'CUT', 'SHOWN_PAST_CUT', 'REJECTED', 'token_lengths', 'dataset_stats', 'html_tokens', 'html_row',
+           'html_pair', 'length_figure', 'length_histogram', 'DatasetInspector', 'html_stats']
 
 # %% ../nbs/70_inspector.ipynb #ec88f652
 def token_lengths(ds: Dataset, # rows from `load_data`
                   tok, # the model's tokenizer
                   system: str | None = None, # a system prompt for every conversation, as in training
                  ) -> np.ndarray:
-    "The length in tokens of every row of `ds` as the chat template renders it, in one batched pass."
+    "The length in tokens of every row of `ds` as the chat template renders it, in one batched pass; of a pair, its prompt and longer reply."
     if "length" in ds.column_names: return np.array(ds.select_columns(["length"]).to_dict()["length"])
+    if "chosen" in ds.column_names:  # pairs from load_pairs, as the preference trainers tokenize them
+        from qlora_nb.preference import pair_ids
+        ensure_chat_template(tok)
+        return np.array([len(i["prompt_ids"]) + max(len(i["chosen_ids"]), len(i["rejected_ids"])) for i in (pair_ids(p, tok, system) for p in ds)], dtype=int)
     ensure_chat_template(tok)
     cols = ds.select_columns([c for c in ("messages", "text") if c in ds.column_names]).to_dict()
     msgs, texts = cols.get("messages") or [None] * len(ds), cols.get("text") or [""] * len(ds)
@@ -49,7 +53,8 @@ def dataset_stats(ds: Dataset, # rows from `load_data`
                   report=None, # `load_data`'s report, for what it dropped
                  ) -> dict:
     "Rows, token-length percentiles, rows over `max_length`, sources, roles, turns and what `load_data` dropped."
-    cols = ds.select_columns([c for c in ("messages", "source") if c in ds.column_names]).to_dict()
+    cols = ds.select_columns([c for c in ("messages", "source", "prompt", "chosen") if c in ds.column_names]).to_dict()
+    if "chosen" in cols: cols["messages"] = [p + c for p, c in zip(cols["prompt"], cols["chosen"])]  # a pair's turns: its prompt and a reply
     msgs = [m for m in cols.get("messages", []) if m]
     stats = dict(rows=len(ds), tokens=int(lengths.sum()), mean=round(float(lengths.mean()), 1),
                  **{f"p{q}": int(np.percentile(lengths, q)) for q in (50, 90, 99)}, max=int(lengths.max()),
@@ -104,6 +109,37 @@ def html_row(row: dict, # a row from `load_data` (or a dropped one)
     head = f"<div class='q-row-head' style='margin:4px 0'><b>{esc(str(info['source']))}:{info['row']}</b> · {size}{problem}</div>"
     return head + body, info
 
+# %% ../nbs/70_inspector.ipynb #b052182a
+REJECTED = "background:#fecaca;color:#111" # a rejected reply's tokens: the loss pushes them down
+
+def html_pair(pair: dict, # a pair from `load_pairs` (or a dropped one)
+              tok, # the model's tokenizer
+              cfg: QLoRAConfig, # for `max_length` and `system_prompt`
+             ) -> tuple:
+    "`(html, info)` for one preference pair: its prompt once, then the chosen and the rejected reply side by side, as the loss sees them."
+    from qlora_nb.preference import pair_ids
+    info = dict(source=pair.get("source", ""), row=pair.get("row"), problem=pair.get("problem") or "",
+                prompt=pair.get("prompt"), chosen=pair.get("chosen"), rejected=pair.get("rejected"))
+    try:
+        ids = pair_ids(pair, tok, cfg.system_prompt)
+        n = len(ids["prompt_ids"])
+        room = max(cfg.max_length - n, 0)  # trl cuts prompt + reply at max_length, keeping the start
+        info.update(**ids, trained_tokens={s: min(len(ids[f"{s}_ids"]), room) for s in ("chosen", "rejected")},
+                    truncated=n + max(len(ids["chosen_ids"]), len(ids["rejected_ids"])) > cfg.max_length)
+        side = lambda s: html_tokens(ids[f"{s}_ids"], ids[f"{s}_ids"], tok, room if len(ids[f"{s}_ids"]) > room else None)
+        cell = ("<td style='vertical-align:top;text-align:left;width:50%;padding:4px'><div style='margin-bottom:2px'><b>{}</b> · {} tokens</div>{}</td>")
+        chosen = cell.format("chosen", len(ids["chosen_ids"]), side("chosen"))
+        rejected = cell.format("rejected", len(ids["rejected_ids"]), side("rejected").replace(TRAINED, REJECTED))
+        body = (html_tokens(ids["prompt_ids"], [-100] * n, tok, cfg.max_length if n > cfg.max_length else None)
+                + f"<table class='q-pair' style='width:100%;border-collapse:collapse'><tr>{chosen}{rejected}</tr></table>")
+        size = f"prompt {n} tokens" + (", cut at max_length" if info["truncated"] else "")
+    except Exception as e:
+        body = "<pre style='white-space:pre-wrap'>" + esc(repr({k: pair.get(k) for k in ("prompt", "chosen", "rejected")})[:20_000]) + "</pre>"
+        size = esc(f"cannot render: {e}")
+    problem = f" · <b style='color:#dc2626'>dropped: {esc(info['problem'])}</b>" if info["problem"] else ""
+    head = f"<div class='q-row-head' style='margin:4px 0'><b>{esc(str(info['source']))}:{info['row']}</b> · {size}{problem}</div>"
+    return head + body, info
+
 # %% ../nbs/70_inspector.ipynb #e92fc58b
 def length_figure(lengths: np.ndarray, # tokens per row
                   max_length: int, # where rows are cut
@@ -138,6 +174,7 @@ class DatasetInspector:
                  seed: int = 0, # for the Random button
                 ):
         self.ds, self.tok, self.cfg, self.report = ds, ensure_chat_template(tok), cfg or QLoRAConfig(), report
+        self.pairs = "chosen" in ds.column_names  # preference pairs from load_pairs, drawn side by side
         self.dropped = list(report.dropped) if report is not None else []
         cols = ds.select_columns([c for c in ("source", "problem") if c in ds.column_names]).to_dict()
         self.sources = cols.get("source", [""] * len(ds)) + [r.get("source", "") for r in self.dropped]
@@ -156,8 +193,10 @@ class DatasetInspector:
         try:
             self._lengths = token_lengths(self.ds, self.tok, self.cfg.system_prompt)
             self._stats = dataset_stats(self.ds, self._lengths, self.cfg.max_length, self.report)
-            self.note = system_note(self.ds["messages"], self.tok) if self.cfg.system_prompt is None else ""
-            self.placeholders = placeholder_note(placeholders(self.ds.select_columns(["messages", "text"]).to_list()))
+            msgs = [p + c for p, c in zip(self.ds["prompt"], self.ds["chosen"])] if self.pairs else self.ds["messages"]
+            self.note = system_note(msgs, self.tok) if self.cfg.system_prompt is None else ""
+            rows = [{"messages": m} for m in msgs] if self.pairs else self.ds.select_columns(["messages", "text"]).to_list()
+            self.placeholders = placeholder_note(placeholders(rows))
             self.hist.value = length_histogram(self._lengths, self.cfg.max_length)
             self.stats_html.value = html_stats(self._stats, self.note, self.placeholders)
         except Exception as e:
@@ -229,7 +268,7 @@ def _render(self: DatasetInspector):
         self.row_html.value, self.position.value, self.info = "<i>no rows match the filters</i>", "0 of 0", None
         return
     i = self.view[self.pos]
-    body, self.info = html_row(self._row(i), self.tok, self.cfg)
+    body, self.info = (html_pair if self.pairs else html_row)(self._row(i), self.tok, self.cfg)
     self.info["index"] = i
     self.row_html.value, self.position.value, self.jump.value = body, f"{self.pos + 1:,} of {len(self.view):,}", i
 
@@ -262,4 +301,5 @@ def _repr_mimebundle_(self: DatasetInspector, **kw):
     return widget_bundle(self.widget, repr(self))
 
 @patch
-def __repr__(self: DatasetInspector): return f"DatasetInspector({len(self.ds):,} rows, {len(self.dropped)} dropped; showing {self.position.value})"
+def __repr__(self: DatasetInspector):
+    return f"DatasetInspector({len(self.ds):,} {'pairs' if self.pairs else 'rows'}, {len(self.dropped)} dropped; showing {self.position.value})"

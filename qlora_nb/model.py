@@ -5,6 +5,7 @@
 # %% ../nbs/30_model.ipynb #7d3fd041
 from __future__ import annotations
 import contextlib, hashlib
+from dataclasses import replace
 from pathlib import Path
 import qlora_nb.compat  # first: peft and trl import bitsandbytes, whose messages no one can act on are dropped (compat.QUIET)
 import torch
@@ -16,8 +17,9 @@ from .compat import keep_trainable
 from .embedded import model_path, load_tokenizer
 
 # %% auto #0
-__all__ = ['LORA_TARGETS', 'bnb_config', 'storage_dtype', 'launched', 'fsdp', 'device_map', 'load_model', 'inference',
-           'base_fingerprint', 'lora_targets', 'lora_config', 'trainable']
+__all__ = ['LORA_TARGETS', 'bnb_config', 'storage_dtype', 'launched', 'fsdp', 'device_map', 'load_model', 'fit_vocab',
+           'inference', 'base_fingerprint', 'lora_targets', 'trainable_tokens', 'lora_config', 'trainable',
+           'decoder_layers', 'compile_layers']
 
 # %% ../nbs/30_model.ipynb #6ad93a04
 def bnb_config(cfg: QLoRAConfig) -> BitsAndBytesConfig | None:
@@ -54,16 +56,36 @@ def load_model(cfg: QLoRAConfig, # the model, its quantisation and compute dtype
         model = AutoModelForCausalLM.from_pretrained(
             model_path(cfg), quantization_config=bnb_config(cfg), dtype=compute_dtype(cfg), device_map=device_map(cfg),
             use_safetensors=True, trust_remote_code=cfg.trust_remote_code)
-    return keep_trainable(model), load_tokenizer(cfg)
+    tok = load_tokenizer(cfg)
+    base_tok = load_tokenizer(replace(cfg, add_tokens=[])) if cfg.add_tokens else None
+    return keep_trainable(fit_vocab(model, tok, cfg.add_tokens, base_tok)), tok
+
+def fit_vocab(model, # a causal language model
+              tok, # its tokenizer, with any added tokens
+              added: list = (), # the added tokens whose rows to start afresh
+              base_tok=None, # the tokenizer without them, which splits each into pieces
+             ):
+    "`model` with its embeddings (and output layer) grown to hold every token of `tok`; each of the `added` tokens' rows the mean of its pieces' rows."
+    if len(tok) > model.get_input_embeddings().num_embeddings: model.resize_token_embeddings(len(tok), mean_resizing=False)
+    if not added or base_tok is None: return model
+    layers = [model.get_input_embeddings(), model.get_output_embeddings()]
+    weights = {id(l.weight): l.weight for l in layers if l is not None}.values()  # tied: one matrix
+    with torch.no_grad():
+        for t in added:
+            new = tok.convert_tokens_to_ids(t)
+            if new < len(base_tok): continue  # a token the tokenizer had: its own row
+            pieces = base_tok(t, add_special_tokens=False)["input_ids"]
+            for w in weights: w[new] = w[pieces].float().mean(0).to(w.dtype)
+    return model
 
 # %% ../nbs/30_model.ipynb #4f9a732d
 @contextlib.contextmanager
 def inference(model):
-    "`model` in eval mode and without autograd for this block; its train or eval mode as before after it."
+    "`model` in eval mode, without autograd and with compiled layers run eagerly for this block; its train or eval mode as before after it."
     was_training = model.training
     model.eval()
     try:
-        with torch.inference_mode(): yield model
+        with torch.inference_mode(), torch.compiler.set_stance("force_eager"): yield model
     finally: model.train(was_training)
 
 # %% ../nbs/30_model.ipynb #6a9ce5bd
@@ -111,14 +133,35 @@ def lora_targets(cfg: QLoRAConfig, model_config=None):
         return LORA_TARGETS[model_config.model_type][0]
     return "all-linear"
 
-def lora_config(cfg: QLoRAConfig, model_config=None) -> LoraConfig:
-    "The peft `LoraConfig` for `cfg` on a model of `model_config`'s type."
+def trainable_tokens(cfg: QLoRAConfig, tok, model_config=None):
+    "peft's `trainable_token_indices` for the rows of `cfg.add_tokens`: the input embeddings', and the output layer's where it is not tied to them; None without added tokens."
+    if not cfg.add_tokens: return None
+    ids = (tok or load_tokenizer(cfg)).convert_tokens_to_ids(cfg.add_tokens)
+    return ids if getattr(model_config, "tie_word_embeddings", False) else {"embed_tokens": ids, "lm_head": ids}
+
+def lora_config(cfg: QLoRAConfig, model_config=None, tok=None) -> LoraConfig:
+    "The peft `LoraConfig` for `cfg` on a model of `model_config`'s type (and `tok`, its tokenizer, for the rows of added tokens)."
     params = LORA_TARGETS.get(getattr(model_config, "model_type", None), ([], []))[1] if cfg.lora_targets == "auto" else []
     return LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=0.0 if params else cfg.lora_dropout, target_modules=lora_targets(cfg, model_config),
-                      target_parameters=params or None, bias="none", task_type="CAUSAL_LM")
+                      target_parameters=params or None, trainable_token_indices=trainable_tokens(cfg, tok, model_config),
+                      bias="none", task_type="CAUSAL_LM")
 
 # %% ../nbs/30_model.ipynb #91c169c9
 def trainable(model) -> str:
     "The trainable parameter count of a peft model, against all of its parameters."
     n, total = model.get_nb_trainable_parameters()
     return f"trainable: {n:,} of {total:,} parameters ({100 * n / total:.2f}%)"
+
+# %% ../nbs/30_model.ipynb #051e065a
+def decoder_layers(model) -> list:
+    "The decoder layers of `model` (under its adapter, if any): the modules whose class transformers keeps whole on one device."
+    names = set(getattr(model, "_no_split_modules", None) or [])
+    return [m for m in model.modules() if type(m).__name__ in names]
+
+def compile_layers(model, # a model, or an adapter on one
+                   backend: str = "inductor", # torch.compile's backend ("aot_eager" compiles without generating kernels)
+                  ) -> int:
+    "Compile each decoder layer of `model` for training; the number compiled."
+    layers = decoder_layers(model)
+    for layer in layers: layer.compile(backend=backend)
+    return len(layers)

@@ -10,7 +10,7 @@ from .compat import StopChannel
 from .config import machine, esc, patch
 
 # %% auto #0
-__all__ = ['hms', 'in_notebook', 'html_diff', 'record_line', 'Curves', 'TrainingMonitor', 'html_previews']
+__all__ = ['REWARDS', 'hms', 'in_notebook', 'html_diff', 'record_line', 'Curves', 'TrainingMonitor', 'html_previews']
 
 # %% ../nbs/75_monitor.ipynb #8ca77484
 def hms(s: float) -> str:
@@ -39,41 +39,61 @@ def record_line(rec: dict, # a record from the run's metrics
                 max_steps: int, # the run's steps
                 times: bool = True, # end with elapsed time and ETA
                ) -> str:
-    "A logged record as one line: step, losses, learning rate, grad norm, speed, memory, and (`times`) elapsed and ETA."
+    "A logged record as one line: step, losses, learning rate, grad norm, rewards (preference tuning), speed, memory, and (`times`) elapsed and ETA."
     parts = [f"step {rec['step']}/{max_steps}", f"epoch {rec['epoch']:.2f}"]
     for k, label, fmt in [("loss", "loss", ".4f"), ("eval_loss", "eval loss", ".4f"), ("lr", "lr", ".2e"),
-                          ("grad_norm", "grad norm", ".3f"), ("tokens_per_s", "tokens/s", ",.0f")]:
+                          ("grad_norm", "grad norm", ".3f"), ("reward_margin", "reward margin", ".3f"),
+                          ("reward_accuracy", "reward accuracy", ".0%"), ("tokens_per_s", "tokens/s", ",.0f")]:
         if k in rec: parts.append(f"{label} {rec[k]:{fmt}}")
     parts.append(f"{'GPU peak' if machine().cuda else 'memory'} {rec['memory_gib']:.2f} GiB")
     if times: parts.append(f"elapsed {hms(rec['elapsed'])}, ETA {hms(rec['eta'])}")
     return " · ".join(parts)
 
 # %% ../nbs/75_monitor.ipynb #49197c78
+REWARDS = {"reward_chosen": ("chosen", "#16a34a"), "reward_rejected": ("rejected", "#b91c1c"), "reward_margin": ("margin", "#2563eb"),
+           "reward_accuracy": ("accuracy (right axis)", "#9333ea")} # preference tuning's rewards: label and colour
+
 class Curves:
-    "The loss and learning-rate plots of a run, redrawn to PNG from its records."
-    def __init__(self):
+    "The loss and learning-rate plots of a run, and a preference run's rewards, redrawn to PNG from its records."
+    def __init__(self): self._layout(rewards=False)
+
+    def _layout(self, rewards: bool):
+        "A new figure: loss, learning rate with grad norm, and (`rewards`) a third panel of the rewards."
         from matplotlib.figure import Figure
-        self.fig = Figure(figsize=(8.4, 2.6), dpi=80)
-        self.ax_loss, self.ax_lr = self.fig.subplots(1, 2)
+        from matplotlib.ticker import MaxNLocator
+        self.rewards = rewards
+        self.fig = Figure(figsize=(12.6 if rewards else 8.4, 2.6), dpi=80)
+        axes = self.fig.subplots(1, 3 if rewards else 2)
+        self.ax_loss, self.ax_lr = axes[:2]
         self.ax_gn = self.ax_lr.twinx()
         self.lines = dict(loss=self.ax_loss.plot([], [], color="#2563eb", label="train loss")[0],
                           eval_loss=self.ax_loss.plot([], [], "o-", color="#ea580c", label="eval loss")[0],
                           lr=self.ax_lr.plot([], [], color="#16a34a", label="learning rate")[0],
                           grad_norm=self.ax_gn.plot([], [], color="#9333ea", alpha=.6, label="grad norm")[0])
-        self.ax_loss.set_xlabel("step", fontsize=8); self.ax_lr.set_xlabel("step", fontsize=8)
         self.ax_lr.set_ylabel("learning rate", fontsize=8, color="#16a34a"); self.ax_gn.set_ylabel("grad norm", fontsize=8, color="#9333ea")
-        from matplotlib.ticker import MaxNLocator
-        for ax in (self.ax_loss, self.ax_lr, self.ax_gn): ax.tick_params(labelsize=7); ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        self.ax_rw = self.ax_acc = None
+        if rewards:
+            self.ax_rw = axes[2]; self.ax_acc = self.ax_rw.twinx(); self.ax_acc.set_ylim(-0.05, 1.05)
+            for k, (label, color) in REWARDS.items():
+                self.lines[k] = (self.ax_acc if k == "reward_accuracy" else self.ax_rw).plot([], [], color=color, label=label)[0]
+            self.ax_rw.set_ylabel("reward", fontsize=8); self.ax_acc.set_ylabel("accuracy", fontsize=8, color="#9333ea")
+            self.ax_rw.axhline(0, color="#9ca3af", lw=.5)
+        for ax in filter(None, (self.ax_loss, self.ax_lr, self.ax_gn, self.ax_rw, self.ax_acc)):
+            ax.tick_params(labelsize=7); ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        for ax in filter(None, (self.ax_loss, self.ax_lr, self.ax_rw)): ax.set_xlabel("step", fontsize=8)
         self.fig.tight_layout()
 
     def png(self, history: list) -> bytes:
-        "The plots of `history` (records with `step` and any of loss, eval_loss, lr, grad_norm) as PNG bytes."
+        "The plots of `history` (records with `step` and any of loss, eval_loss, lr, grad_norm and the rewards) as PNG bytes."
+        if not self.rewards and any("reward_margin" in r or "eval_reward_margin" in r for r in history): self._layout(rewards=True)  # a preference run
         for k, line in self.lines.items():
             pts = [(r["step"], r[k]) for r in history if k in r]
             line.set_data([p[0] for p in pts], [p[1] for p in pts])
-        for ax in (self.ax_loss, self.ax_lr, self.ax_gn): ax.relim(); ax.autoscale_view()
+        for ax in filter(None, (self.ax_loss, self.ax_lr, self.ax_gn, self.ax_rw)): ax.relim(); ax.autoscale_view()
+        if self.ax_acc is not None: self.ax_acc.relim(); self.ax_acc.autoscale_view(scaley=False)
         drawn = [self.lines[k] for k in ("loss", "eval_loss") if len(self.lines[k].get_xdata())]
         if drawn: self.ax_loss.legend(handles=drawn, fontsize=7)  # no entry for a curve without points (no eval set)
+        if self.rewards: self.ax_rw.legend(handles=[self.lines[k] for k in REWARDS], fontsize=7)
         buf = io.BytesIO(); self.fig.savefig(buf, format="png"); return buf.getvalue()
 
 # %% ../nbs/75_monitor.ipynb #82ae7077
@@ -171,6 +191,7 @@ def _on_checkpoint(self: TrainingMonitor, e: dict): self.checkpoint = e["name"]
 def _redraw(self: TrainingMonitor):
     t0 = time.time()
     self.plot.value, self._dirty = self.curves.png(self.history), False
+    self.plot.layout.width = "1140px" if self.curves.rewards else "760px"  # three panels with rewards
     now = time.time(); self._next_draw = now + max(self.redraw_every, (now - t0) / self.redraw_share)
 
 # %% ../nbs/75_monitor.ipynb #c5afb89e

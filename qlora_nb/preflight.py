@@ -82,23 +82,23 @@ class MemoryEstimate:
 
 # %% ../nbs/33_preflight.ipynb #1cdf7d0a
 def _linear_params(model, targets):
-    "Quantised linear weights in the decoder, and LoRA parameters on the targeted layers."
-    quant = lora = 0
+    "Quantised linear weights in the decoder, LoRA parameters on the targeted layers (per rank), and those layers' inputs."
+    quant = lora = lora_in = 0
     for name, m in model.named_modules():
         if not isinstance(m, torch.nn.Linear) or "lm_head" in name: continue
         quant += m.weight.numel()
-        if targets == "all-linear" or name.split(".")[-1] in targets: lora += m.in_features + m.out_features
-    return quant, lora
+        if targets == "all-linear" or name.split(".")[-1] in targets: lora += m.in_features + m.out_features; lora_in += m.in_features
+    return quant, lora, lora_in
 
 @functools.lru_cache(maxsize=32)
 def _counts(model_json: str, targets, trust_remote_code: bool) -> tuple:
-    "`(quantised, LoRA in + out, other)` parameter counts of the model the JSON config describes, built once on the meta device."
+    "`(quantised, LoRA in + out, other, LoRA inputs)` counts of the model the JSON config describes, built once on the meta device."
     from transformers import AutoConfig, AutoModelForCausalLM
     d = json.loads(model_json)
     mc = AutoConfig.for_model(d.pop("model_type"), **d)
     with torch.device("meta"): model = AutoModelForCausalLM.from_config(mc, trust_remote_code=trust_remote_code)
-    quant, lora_io = _linear_params(model, targets)
-    return quant, lora_io, sum(p.numel() for p in model.parameters()) - quant
+    quant, lora_io, lora_in = _linear_params(model, targets)
+    return quant, lora_io, sum(p.numel() for p in model.parameters()) - quant, lora_in
 
 def liger_available() -> bool:
     "Whether Liger's kernels can run here: a CUDA GPU and liger-kernel installed."
@@ -114,17 +114,18 @@ def estimate_memory(cfg: QLoRAConfig, # the run's config
     from transformers import AutoConfig, AutoModelForCausalLM
     mc = model_config or AutoConfig.from_pretrained(model_path(cfg), trust_remote_code=cfg.trust_remote_code)
     targets = lora_targets(cfg, mc)
-    quant, lora_io, other = _counts(mc.to_json_string(), tuple(targets) if isinstance(targets, list) else targets, cfg.trust_remote_code)
+    quant, lora_io, other, lora_in = _counts(mc.to_json_string(), tuple(targets) if isinstance(targets, list) else targets, cfg.trust_remote_code)
     dtype = compute_dtype(cfg)
     e = torch.finfo(dtype).bits // 8
     bytes_q = {"nf4": 0.5, "fp4": 0.5, "int8": 1.0, "none": e}[cfg.quant] + (0 if cfg.quant in ("int8", "none") else (1 if cfg.double_quant else 4) / 64)
     tokens = tokens or (cfg.batch_tokens if cfg.packing and cfg.batch_tokens else cfg.micro_bs * cfg.max_length)
     h, L = mc.hidden_size, mc.num_hidden_layers
     per_layer = tokens * (10 * h + 4 * getattr(mc, "intermediate_size", 4 * h)) * e
-    kept = 0 if cfg.offload_activations and machine().cuda else L * tokens * h * e  # the layer inputs, unless offloaded
-    acts = kept + per_layer if cfg.gradient_checkpointing else L * per_layer
+    if cfg.lora_dropout > 0: per_layer += tokens * lora_in / L * (e + 1)  # each adapted layer's input after dropout, and its mask, kept for the backward pass
     half = dtype == torch.bfloat16 and cfg.quant != "none"  # bfloat16: norms, embeddings and adapter stay in bfloat16 (see `finetune`)
     bytes_other = e if half or cfg.quant == "none" else 4  # else prepare_model_for_kbit_training makes them float32
+    kept = 0 if cfg.offload_activations and machine().cuda else L * tokens * h * bytes_other  # the layer inputs (float32 after float32 embeddings), unless offloaded
+    acts = kept + per_layer if cfg.gradient_checkpointing else L * per_layer
     logits = tokens * h * e * 4 if cfg.liger and liger_available() else tokens * mc.vocab_size * 4  # float32 for the loss; Liger: in chunks
     n = (gpus or world().size) if cfg.sharding == "fsdp" else 1
     weights = (quant * bytes_q + other * bytes_other) / n + (2 * quant * bytes_q / L if n > 1 else 0)  # FSDP: a share, and two layers gathered whole

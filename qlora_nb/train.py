@@ -15,33 +15,34 @@ from trl import SFTConfig, SFTTrainer, pack_dataset
 from peft import PeftModel, prepare_model_for_kbit_training, set_peft_model_state_dict
 from safetensors.torch import load_file
 from .config import QLoRAConfig, compute_dtype, atomic_write, replace_dir, progress_bars, machine, patch, world
-from .compat import checkpointing_args, seed_all, honours_position_ids, use_liger, cpu_locations
+from .compat import checkpointing_args, seed_all, honours_position_ids, use_liger, cpu_locations, head_bias
 from .embedded import model_path, load_tokenizer
-from .model import load_model, lora_config, trainable, base_fingerprint, fsdp, launched
+from .model import load_model, lora_config, trainable, base_fingerprint, fsdp, launched, compile_layers
 from .chat import ChatEngine, GREEDY
 from .template import tokenize_data
 from .preflight import preflight, advice, device_memory, estimate_memory, GiB
 
 # %% auto #0
-__all__ = ['CHECKSUMS', 'MAX_BATCH_TOKENS', 'MIN_STEPS', 'SMALL_DATA', 'VIEW', 'LAUNCH', 'sft_config', 'fsdp_args', 'say',
-           'share', 'barrier', 'memory_gib', 'append_jsonl', 'eta', 'RunEvents', 'MetricsStream', 'Previews',
-           'StopControl', 'LatestCheckpoint', 'RunFolder', 'read_json', 'read_jsonl', 'check_safetensors',
-           'checkpoint_problem', 'sha256', 'write_checksums', 'check_adapter', 'latest_checkpoint', 'NotWritable',
-           'pack_rows', 'PackedCollator', 'batch_shape', 'PreflightError', 'OutOfMemory', 'float_adapter',
-           'small_data_note', 'fingerprint', 'Plan', 'plan_run', 'Run', 'DiskFull', 'disk_full', 'fit', 'finetune']
+__all__ = ['CHECKSUMS', 'MAX_BATCH_TOKENS', 'MIN_STEPS', 'SMALL_DATA', 'VIEW', 'LAUNCH', 'PREFERENCE_PLAN', 'PREFERENCE_TRAINER',
+           'training_args', 'sft_config', 'fsdp_args', 'say', 'share', 'barrier', 'memory_gib', 'append_jsonl', 'eta',
+           'RunEvents', 'MetricsStream', 'Previews', 'StopControl', 'LatestCheckpoint', 'RunFolder', 'read_json',
+           'read_jsonl', 'check_safetensors', 'checkpoint_problem', 'sha256', 'write_checksums', 'check_adapter',
+           'latest_checkpoint', 'NotWritable', 'pack_rows', 'PackedCollator', 'batch_shape', 'PreflightError',
+           'OutOfMemory', 'float_adapter', 'small_data_note', 'fingerprint', 'Plan', 'sample_rows', 'plan_run', 'Run',
+           'DiskFull', 'disk_full', 'fit', 'check_rows', 'adapter_folder', 'start_adapter', 'finetune']
 
 # %% ../nbs/40_train.ipynb #91ebac6e
-def sft_config(cfg: QLoRAConfig, # the run's config
-               output_dir, # where checkpoints go
-               has_eval: bool = False, # there are held-out rows to evaluate on
-               rows: int | None = None, # packed rows per forward pass (None: `cfg.micro_bs`)
-               grouped: bool = False, # batch rows of similar length together (when not packed)
-               layers: list | None = None, # the model's decoder layer classes, which FSDP wraps one by one
-              ) -> SFTConfig:
-    "trl's `SFTConfig` for `cfg`, writing checkpoints to `output_dir`; `rows` packed rows per forward pass when packing."
+def training_args(cfg: QLoRAConfig, # the run's config
+                  output_dir, # where checkpoints go
+                  has_eval: bool = False, # there are held-out rows to evaluate on
+                  rows: int | None = None, # packed rows per forward pass (None: `cfg.micro_bs`)
+                  grouped: bool = False, # batch rows of similar length together (when not packed)
+                  layers: list | None = None, # the model's decoder layer classes, which FSDP wraps one by one
+                 ) -> dict:
+    "The fields of `cfg` that every trl trainer's config shares (`SFTConfig`, `DPOConfig`, `ORPOConfig`), writing checkpoints to `output_dir`."
     dtype, cuda = compute_dtype(cfg), machine().cuda
     bs = rows or cfg.micro_bs
-    return SFTConfig(
+    return dict(
         output_dir=str(output_dir), per_device_train_batch_size=bs, per_device_eval_batch_size=bs,
         gradient_accumulation_steps=cfg.grad_accum, learning_rate=cfg.lr, lr_scheduler_type=cfg.lr_scheduler,
         warmup_steps=cfg.warmup_ratio, num_train_epochs=cfg.epochs, max_steps=cfg.max_steps, max_grad_norm=cfg.max_grad_norm,
@@ -54,6 +55,11 @@ def sft_config(cfg: QLoRAConfig, # the run's config
         eval_strategy="steps" if has_eval else "no", eval_steps=cfg.eval_steps, eval_on_start=has_eval,
         save_strategy="steps", save_steps=cfg.save_steps, save_total_limit=3, report_to=[],
         ddp_find_unused_parameters=False, **fsdp_args(cfg, layers))  # DDP: the frozen base has no gradients to wait for
+
+def sft_config(cfg: QLoRAConfig, output_dir, has_eval: bool = False, rows: int | None = None, grouped: bool = False,
+               layers: list | None = None) -> SFTConfig:
+    "trl's `SFTConfig` for `cfg` (arguments as `training_args`'), `rows` packed rows per forward pass when packing."
+    return SFTConfig(**training_args(cfg, output_dir, has_eval, rows, grouped, layers))
 
 def fsdp_args(cfg: QLoRAConfig, layers: list | None) -> dict:
     "The `SFTConfig` fields that shard the model with FSDP, one decoder layer per unit, when `cfg` asks for it under a launcher."
@@ -137,7 +143,9 @@ def on_save(self: RunEvents, args, state, control, **kw):
 # %% ../nbs/40_train.ipynb #40ee83ba
 class MetricsStream(TrainerCallback):
     "Every log of the run as a plain record: kept in `history`, appended to a JSONL file, sent as a `record` event."
-    KEYS = {"loss": "loss", "eval_loss": "eval_loss", "learning_rate": "lr", "grad_norm": "grad_norm"}
+    KEYS = {"loss": "loss", "eval_loss": "eval_loss", "learning_rate": "lr", "grad_norm": "grad_norm",
+            **{f"{e}rewards/{k}": f"{e}reward_{k2}" for e in ("", "eval_") for k, k2 in  # preference tuning's rewards (trl's names)
+               (("chosen", "chosen"), ("rejected", "rejected"), ("margins", "margin"), ("accuracies", "accuracy"))}}
     def __init__(self, events: RunEvents, path=None): self.events, self.path, self.history = events, path, []
     def on_train_begin(self, args, state, control, **kw): self.last = (time.time(), None)
 
@@ -323,7 +331,9 @@ def save_adapter(self: RunFolder, model, tok,
     "Write the trained adapter and its tokenizer to `adapter/`, checked (whole, finite weights) before it replaces what was there."
     tmp = Path(tempfile.mkdtemp(dir=self.path, prefix=".adapter."))
     try:
-        model.save_pretrained(tmp, state_dict=state_dict); tok.save_pretrained(tmp)
+        model.save_pretrained(tmp, state_dict=state_dict, selected_adapters=["default"],  # not DPO's frozen reference copy
+                              save_embedding_layers=False)  # added tokens: only their rows (load_model grows the embeddings again)
+        tok.save_pretrained(tmp)
         check_safetensors(tmp/"adapter_model.safetensors")
         bad = [k for k, t in load_file(tmp/"adapter_model.safetensors").items() if not torch.isfinite(t).all()]
         if bad: raise ValueError(f"the trained adapter has weights that are not finite ({bad[0]} and {len(bad) - 1} more): "
@@ -416,7 +426,7 @@ def begin(self: RunFolder, cfg: QLoRAConfig, # the run's config
         self._keep_until(self.trained_steps()[0])
         for tmp in self.path.glob(".adapter.*"): shutil.rmtree(tmp, ignore_errors=True)  # an adapter save killed half way
     return self.write_state(version=cfg.version, base_model=cfg.model, base_fingerprint=plan.base_fingerprint, started=before.get("started") or _now(),
-                            status="running", **({"resumed": _now()} if resumed else {}), **plan.data, batch=plan.batch, liger=plan.liger,
+                            status="running", **({"resumed": _now()} if resumed else {}), **plan.data, batch=plan.batch, liger=plan.liger, compiled=plan.compiled,
                             processes=world().size, sharded=fsdp(cfg))
 
 # %% ../nbs/40_train.ipynb #0a1b2c02
@@ -522,6 +532,7 @@ class Plan:
     device: str # where it trains: "cuda" or "cpu"
     dtype: str # the compute dtype
     memory_gib: float # the estimated peak memory
+    compiled: bool = False # its decoder layers are compiled (`compile_layers`)
 
     @property
     def batch(self) -> dict:
@@ -534,9 +545,18 @@ class Plan:
         t = self.data["train_data"]
         batch = f"{self.shape[0]} packed rows of {self.shape[1]} tokens" if self.shape else f"{self.micro_bs} rows batched by length"
         return (f"Plan({t['rows']} rows, {t['tokens']:,} tokens; {batch} per forward pass; {self.device}, {self.dtype}"
-                f"{', Liger kernels' if self.liger else ''}; about {self.memory_gib:.2f} GiB)")
+                f"{', Liger kernels' if self.liger else ''}{', compiled layers' if self.compiled else ''}; about {self.memory_gib:.2f} GiB)")
 
 # %% ../nbs/40_train.ipynb #e5e42c6b
+def sample_rows(ds: Dataset, # rows
+                n: int, # how many to keep at most; 0: all
+                seed: int, # fixes which
+               ) -> Dataset:
+    "At most `n` rows of `ds`: all of them when they are no more, else a random sample fixed by `seed`, in their order in `ds`."
+    if not n or len(ds) <= n: return ds
+    import random
+    return ds.select(sorted(random.Random(seed).sample(range(len(ds)), n)))
+
 def _packing(cfg: QLoRAConfig, model, train_t: Dataset, eval_t: Dataset | None) -> tuple:
     "`(shape, train, eval)`: packed rows and their shape when `cfg` packs and the model reads packed rows' positions."
     if not cfg.packing: return None, train_t, eval_t
@@ -555,6 +575,10 @@ def plan_run(cfg: QLoRAConfig, # the run's config
              quiet: bool = False, # no datasets progress bars: a view shows the run
             ) -> Plan:
     "Everything about a run of `cfg` on `model` decided before it trains: rows, fingerprints, batch, kernels, device, dtype."
+    if cfg.max_rows and len(train_ds) > cfg.max_rows:
+        say(f"note: training on {cfg.max_rows:,} of the {len(train_ds):,} rows (max_rows), a sample fixed by seed={cfg.seed}")
+        train_ds = sample_rows(train_ds, cfg.max_rows, cfg.seed)
+    if cfg.method != "sft": return _named(PREFERENCE_PLAN)(cfg, model, tok, train_ds, eval_ds, quiet)  # pairs: see Preference tuning
     prep = lambda ds: tokenize_data(ds, tok, cfg).select_columns(["input_ids", "labels"])
     with progress_bars(not quiet):
         train_t, eval_t = prep(train_ds), prep(eval_ds) if eval_ds is not None else None
@@ -563,7 +587,8 @@ def plan_run(cfg: QLoRAConfig, # the run's config
         shape, train_t, eval_t = _packing(cfg, model, train_t, eval_t)
     est = estimate_memory(cfg, model.config, tokens=shape and shape[0] * shape[1])
     return Plan(train_t, eval_t, data, base_fingerprint(model_path(cfg)), shape, cfg.micro_bs, bool(cfg.liger and use_liger(model)),
-                model.device.type, str(compute_dtype(cfg)).removeprefix("torch."), round(est.total, 2))
+                model.device.type, str(compute_dtype(cfg)).removeprefix("torch."), round(est.total, 2),
+                compiled=cfg.compile and model.device.type == "cuda" and not (fsdp(cfg) or cfg.offload_activations))
 
 # %% ../nbs/40_train.ipynb #c40d172e
 @dataclass
@@ -648,14 +673,18 @@ def _free_cache():
 
 # %% ../nbs/40_train.ipynb #1989c4ee
 def _trainer(cfg, model, tok, folder, plan, callbacks, new_adapter, quiet):
-    "The `SFTTrainer` of a run: packed rows with their collator when the plan packs, else grouped by length."
+    "The trainer of a run: trl's `SFTTrainer`, packed rows with their collator when the plan packs, else grouped by length; or a preference trainer."
     seed_all(cfg.seed)  # before the trainer makes a new adapter: its random start is the same every run
     with progress_bars(not quiet):
-        trainer = SFTTrainer(model=model, args=sft_config(cfg, folder.checkpoints, plan.eval is not None, plan.shape and plan.shape[0],
-                                                          grouped=not plan.shape, layers=getattr(model, "_no_split_modules", None)),
-                             train_dataset=plan.train, eval_dataset=plan.eval, processing_class=tok,
-                             data_collator=PackedCollator(tok.pad_token_id) if plan.shape else None,
-                             peft_config=lora_config(cfg, model.config) if new_adapter else None, callbacks=callbacks)
+        if cfg.method != "sft": trainer = _named(PREFERENCE_TRAINER)(cfg, model, tok, folder, plan, callbacks, new_adapter)
+        else:
+            args = sft_config(cfg, folder.checkpoints, plan.eval is not None, plan.shape and plan.shape[0], grouped=not plan.shape,
+                              layers=getattr(model, "_no_split_modules", None))
+            trainer = SFTTrainer(model=model, args=args, train_dataset=plan.train, eval_dataset=plan.eval, processing_class=tok,
+                                 data_collator=PackedCollator(tok.pad_token_id) if plan.shape else None,
+                                 peft_config=lora_config(cfg, model.config, tok) if new_adapter else None, callbacks=callbacks)
+    if cfg.add_tokens: head_bias(trainer.model)  # trl's fused output layer reads its bias
+    if plan.compiled: compile_layers(trainer.model)
     if quiet: _quiet(trainer)
     return trainer
 
@@ -708,6 +737,8 @@ def fit(cfg: QLoRAConfig, # the run's config
 # %% ../nbs/40_train.ipynb #1bcbf765
 VIEW = "qlora_nb.monitor:TrainingMonitor" # what `monitor=True` opens
 LAUNCH = "qlora_nb.multigpu:launch" # what `num_processes=N` calls: it starts the processes and follows them
+PREFERENCE_PLAN = "qlora_nb.preference:preference_plan" # the plan of a run with `method` "dpo" or "orpo", on pairs
+PREFERENCE_TRAINER = "qlora_nb.preference:preference_trainer" # and its trainer
 
 def _named(path: str):
     "The object at `path`, \"module:name\", imported when asked for: a later chapter, which this one must not import."
@@ -719,6 +750,35 @@ def _views(monitor) -> list:
     if not monitor: return []
     if monitor is not True: return [monitor]
     return [_named(VIEW)()]
+
+# %% ../nbs/40_train.ipynb #25b021d4
+def check_rows(cfg: QLoRAConfig, # the run's config
+               ds: Dataset, # the rows given to train on
+               what: str = "training rows", # which rows, for the message
+              ):
+    "Raise a one-line error, before anything loads, when the rows are not what `cfg.method` learns from: answers for SFT, pairs for DPO and ORPO."
+    pairs = {"prompt", "chosen", "rejected"} <= set(ds.column_names)
+    if cfg.method == "sft" and pairs:
+        raise ValueError(f"the {what} are preference pairs (prompt, chosen, rejected): train on them with method='dpo' or 'orpo', "
+                         "or load rows with one answer each with load_data")
+    if cfg.method != "sft" and not pairs:
+        raise ValueError(f"method={cfg.method!r} learns from preference pairs, and the {what} have {', '.join(ds.column_names)}: "
+                         "load them with load_pairs (a prompt, a chosen and a rejected reply each)")
+
+def adapter_folder(cfg: QLoRAConfig) -> Path | None:
+    "The adapter `cfg.adapter` names (a run folder's `adapter/`, or an adapter folder), checked whole; None when it names none."
+    if cfg.adapter is None: return None
+    path = Path(cfg.adapter)
+    if (path/"adapter").is_dir(): path = path/"adapter"
+    if not path.is_dir(): raise FileNotFoundError(f"adapter {path.name!r}: no such folder; give a run folder or the adapter folder in it")
+    check_adapter(path, "give a run folder whose run finished, or a folder with a saved adapter")
+    return path
+
+def start_adapter(model, # the prepared base model
+                  folder, # an adapter folder (from `adapter_folder`)
+                 ):
+    "`model` with the adapter in `folder` on it, trainable: the run trains it further."
+    return PeftModel.from_pretrained(model, str(folder), is_trainable=True)
 
 # %% ../nbs/40_train.ipynb #503a8ec6
 def finetune(cfg: QLoRAConfig, # the run's config
@@ -734,10 +794,16 @@ def finetune(cfg: QLoRAConfig, # the run's config
              num_processes: int | None = None, # GPUs to train on together, in processes of their own (see Several GPUs); None: in this process
              run_dir=None, # the new run's folder, already named (a launched run's); else a new one in `cfg.output_dir`
             ) -> Run:
-    "Train a LoRA adapter on `cfg`'s quantised base model on the rows of `train_ds`."
+    "Train a LoRA adapter on `cfg`'s quantised base model on the rows of `train_ds` (or on its pairs of replies, with `cfg.method` \"dpo\" or \"orpo\")."
+    if cfg.method != "sft" and (num_processes is not None or world().size > 1):
+        raise ValueError(f"preference tuning (method={cfg.method!r}) trains in one process for now, on one GPU or the CPU: "
+                         "leave out num_processes (and accelerate launch)")
     if num_processes is not None:
         if model is not None: raise ValueError("finetune(num_processes=...) loads the model in each process: leave out model and tok")
         return _named(LAUNCH)(cfg, train_ds, eval_ds, num_processes, resume=resume, stop=stop, check=check, monitor=monitor)
+    check_rows(cfg, train_ds)
+    if eval_ds is not None: check_rows(cfg, eval_ds, "held-out rows")
+    start = adapter_folder(cfg)
     folder = RunFolder.to_resume(cfg, resume) if resume else RunFolder(run_dir) if run_dir else RunFolder.new(cfg)
     folder = RunFolder(share(str(folder.path)))  # one folder, named by the main process
     if check and model is None and not (pf := preflight(cfg)).ok: raise PreflightError("; ".join(pf.problems))
@@ -750,6 +816,7 @@ def finetune(cfg: QLoRAConfig, # the run's config
     if tok is None: tok = load_tokenizer(cfg)
     new_adapter = not isinstance(model, PeftModel)  # else an adapter loaded to train further (`load_export(..., trainable=True)`)
     if getattr(model, "is_quantized", False) and new_adapter: model = _prepare(model, cfg)
+    if start and new_adapter: model, new_adapter = start_adapter(model, start), False
     events.send("stage", stage="tokenizing the rows")
     plan = plan_run(cfg, model, tok, train_ds, eval_ds, quiet=quiet)
     try:

@@ -22,7 +22,7 @@ def test_bench_tiny(tmp_path):
     assert careful["batch"] == "4 rows, padded to longest" and careful["tokens_per_step"] == classic["tokens_per_step"], careful  # the same rows
     assert (ours["dtype"], ours["cap_gib"], classic["dtype"]) == ("float32", None, "bfloat16"), (ours, classic)  # "auto" on a CPU
     table = (tmp_path/"table.md").read_text()
-    assert "| tiny | classic | q,v r=64 | bfloat16 | 4 x 1,024 (padded) |" in table and "| tiny | classic-longest |" in table and "| tiny | qlora_nb-classic-lora-4x1024-offload |" in table, table
+    assert "| tiny | classic | q,v r=64 | bfloat16 | - | 4 x 1,024 (padded) |" in table and "| tiny | classic-longest |" in table and "| tiny | qlora_nb-classic-lora-4x1024-offload |" in table, table
 
 def test_long_rows_tiny(tmp_path):
     "bench/long_rows.py on the tiny shape: the search from the estimate, each try in its own process, the table."

@@ -1,6 +1,7 @@
 """The widgets as a person sees them: the quickstart tutorial opened in JupyterLab (started on 127.0.0.1 with a throwaway
 configuration), all its cells run, and its inspector, training monitor and chat panel used in a headless Chromium driven by
-Playwright. Screenshots go to `_screenshots/` (or $QLORA_NB_SCREENSHOTS); the docs use copies of them."""
+Playwright; the Studio tutorial clicked through its tabs; the preference tutorial's pair inspector and reward curves.
+Screenshots go to `_screenshots/` (or $QLORA_NB_SCREENSHOTS); the docs use copies of them."""
 import json, os, re, shutil, signal, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 from dataclasses import dataclass
@@ -297,4 +298,40 @@ def test_studio(browser, front, request, shot_on_failure):
     tab("Export"); studio.get_by_role("button", name="Adapter").click()
     expect(studio).to_contain_text("adapter_model.safetensors", timeout=120_000)
     studio.screenshot(path=shot("export.png"))
+    page.close()
+
+PREFERENCE = ROOT/"nbs"/"tutorial8_preference.ipynb"
+
+def test_preference(browser, lab, shot_on_failure):
+    "The preference tutorial in JupyterLab: the pair inspector's two replies side by side, and the monitor's reward curves while DPO trains."
+    fe = FRONTS["lab"]
+    page = fe.open_and_run(browser, lab, PREFERENCE)
+    shot_on_failure(page)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+
+    # The pair inspector: the prompt once, the chosen reply's tokens in yellow beside the rejected one's in red.
+    insp = page.locator(".q-inspector")
+    expect(insp).to_be_visible(timeout=300_000)
+    pair = insp.locator(".q-pair")
+    expect(pair).to_contain_text("chosen")
+    expect(pair).to_contain_text("rejected")
+    expect(pair.locator("td").first).to_contain_text("Fair winds!")
+    expect(pair.locator("td").nth(1)).not_to_contain_text("Fair winds!")
+    background = "e => getComputedStyle(e).backgroundColor"
+    assert pair.locator("td").first.locator(".q-trained").first.evaluate(background) == "rgb(253, 230, 138)"
+    assert pair.locator("td").nth(1).locator(".q-trained").first.evaluate(background) == "rgb(254, 202, 202)"
+    expect(insp.locator(".q-stats")).to_contain_text("rows", timeout=60_000)
+    insp.screenshot(path=SHOTS/"inspector-pairs.png")
+
+    # The monitor while DPO trains: the rewards in its numbers line and a third panel of curves; the run ends.
+    mon = page.locator(".q-monitor")
+    expect(mon).to_be_visible(timeout=300_000)
+    expect(mon).to_contain_text("reward margin", timeout=300_000)
+    page.wait_for_function("() => (document.querySelector('.q-monitor img') || {naturalWidth: 0}).naturalWidth > 900", timeout=120_000)
+    expect(mon.locator(".q-summary")).to_contain_text("finished: 12 of 12 steps", timeout=300_000)
+    mon.screenshot(path=SHOTS/"monitor-rewards.png")
+
+    # The evaluation after it: the preference accuracy of the base, the SFT adapter and the DPO one.
+    fe.wait_all_run(page, 300)
+    expect(page.locator(fe.output, has_text="preference acc.")).to_have_count(1)
     page.close()

@@ -15,6 +15,7 @@ SCREENSHOTS = {"inspector.html": ["images/inspector.png", "images/classic-inspec
                "monitor.html": ["images/monitor.png", "images/classic-monitor.png"],
                "chatpanel.html": ["images/chat.png", "images/classic-chat.png"],
                "tutorial1_quickstart.html": ["images/inspector.png", "images/monitor.png", "images/chat.png"],
+               "tutorial8_preference.html": ["images/inspector-pairs.png", "images/monitor-rewards.png"],
 }
 
 @pytest.fixture(scope="module")
