@@ -121,7 +121,10 @@ def estimate_memory(cfg: QLoRAConfig, # the run's config
     tokens = tokens or (cfg.batch_tokens if cfg.packing and cfg.batch_tokens else cfg.micro_bs * cfg.max_length)
     h, L = mc.hidden_size, mc.num_hidden_layers
     per_layer = tokens * (10 * h + 4 * getattr(mc, "intermediate_size", 4 * h)) * e
-    if cfg.lora_dropout > 0: per_layer += tokens * lora_in / L * (e + 1)  # each adapted layer's input after dropout, and its mask, kept for the backward pass
+    compiled = cfg.compile and machine().cuda and not (cfg.offload_activations or cfg.sharding == "fsdp")  # as `plan_run` decides
+    if cfg.lora_dropout > 0 and not compiled:  # each adapted layer's input after dropout, and its mask, kept for the backward pass;
+        per_layer += tokens * lora_in / L * (e + 1)   # compiled layers did not hold them (jobs h200-2: peaks below the estimate without them)
+    per_layer += tokens * getattr(mc, "intermediate_size", 4 * h) * e  # the allocator's slack: a block freed in the backward pass is not always reusable for the next (measured on long rows, see below)
     half = dtype == torch.bfloat16 and cfg.quant != "none"  # bfloat16: norms, embeddings and adapter stay in bfloat16 (see `finetune`)
     bytes_other = e if half or cfg.quant == "none" else 4  # else prepare_model_for_kbit_training makes them float32
     kept = 0 if cfg.offload_activations and machine().cuda else L * tokens * h * bytes_other  # the layer inputs (float32 after float32 embeddings), unless offloaded
