@@ -20,7 +20,7 @@ class QLoRAConfig:
     model: str = "embedded" # Hub id ("org/name"), local folder, or "embedded" for the bundled SmolLM2-135M-Instruct
     trust_remote_code: bool = False # run model code from the Hub; off unless you trust the repository
     # Quantisation
-    quant: str = "nf4" # "nf4" or "fp4" (4-bit QLoRA), "int8" (8-bit), "none" (16-bit LoRA)
+    quant: str = "nf4" # "nf4" or "fp4" (4-bit QLoRA), "int8" (8-bit), "none" (16-bit LoRA), "gptq" (a GPTQ checkpoint, trained as it is: needs gptqmodel and optimum)
     double_quant: bool = True # quantise the quantisation constants too: ~0.37 bits per parameter saved
     compute_dtype: str = "auto" # dtype of the matrix products; "auto": bfloat16, float16 on GPUs without it, float32 on CPU
     # LoRA
@@ -72,7 +72,7 @@ class QLoRAConfig:
 
 # %% ../nbs/00_config.ipynb #b54cd2e1
 CHOICES = dict(
-    quant=("nf4", "fp4", "int8", "none"),
+    quant=("nf4", "fp4", "int8", "none", "gptq"),
     compute_dtype=("auto", "bfloat16", "float16", "float32"),
     lr_scheduler=("cosine", "linear", "constant", "constant_with_warmup"),
     long_rows=("truncate", "drop"),
@@ -129,8 +129,8 @@ def validate(cfg: QLoRAConfig):
         raise ValueError(f"QLoRAConfig.add_tokens={cfg.add_tokens!r} should be a list of distinct tokens, each a non-empty string without spaces at its ends, e.g. [\"<tool_call>\"]")
     if cfg.add_tokens and cfg.sharding == "fsdp":
         raise ValueError("QLoRAConfig.add_tokens with sharding=\"fsdp\" is not supported: train added tokens with sharding=\"none\"")
-    if cfg.sharding == "fsdp" and cfg.quant == "int8":
-        raise ValueError("QLoRAConfig.sharding='fsdp' shards 4-bit (nf4, fp4) or 16-bit models, not int8: set quant='nf4'")
+    if cfg.sharding == "fsdp" and cfg.quant in ("int8", "gptq"):
+        raise ValueError(f"QLoRAConfig.sharding='fsdp' shards 4-bit (nf4, fp4) or 16-bit models, not {cfg.quant}: set quant='nf4'")
     if not cfg.model.strip():
         raise ValueError("QLoRAConfig.model is empty: give a Hub id (org/name), a local folder, or 'embedded'")
 

@@ -17,14 +17,14 @@ from .compat import keep_trainable
 from .embedded import model_path, load_tokenizer
 
 # %% auto #0
-__all__ = ['LORA_TARGETS', 'bnb_config', 'storage_dtype', 'launched', 'fsdp', 'device_map', 'load_model', 'fit_vocab',
-           'inference', 'base_fingerprint', 'lora_targets', 'trainable_tokens', 'lora_config', 'trainable',
-           'decoder_layers', 'compile_layers']
+__all__ = ['LORA_TARGETS', 'bnb_config', 'storage_dtype', 'launched', 'fsdp', 'device_map', 'quantization', 'quantized_as',
+           'quant_problem', 'load_model', 'fit_vocab', 'inference', 'base_fingerprint', 'lora_targets',
+           'trainable_tokens', 'lora_config', 'trainable', 'decoder_layers', 'compile_layers']
 
 # %% ../nbs/30_model.ipynb #6ad93a04
 def bnb_config(cfg: QLoRAConfig) -> BitsAndBytesConfig | None:
-    "The bitsandbytes quantisation for `cfg.quant`; None for 16-bit LoRA."
-    if cfg.quant == "none": return None
+    "The bitsandbytes quantisation for `cfg.quant`; None for 16-bit LoRA and for a GPTQ checkpoint (loaded as it was quantised)."
+    if cfg.quant in ("none", "gptq"): return None
     if cfg.quant == "int8": return BitsAndBytesConfig(load_in_8bit=True)
     return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type=cfg.quant, bnb_4bit_use_double_quant=cfg.double_quant,
                               bnb_4bit_compute_dtype=compute_dtype(cfg), bnb_4bit_quant_storage=storage_dtype(cfg))
@@ -47,15 +47,44 @@ def device_map(cfg: QLoRAConfig):
     if not machine().cuda: return "cpu"
     return None if fsdp(cfg) else {"": world().local_rank}
 
+def quantization(model_config) -> dict:
+    "The `quantization_config` of the checkpoint that `model_config` describes, as a dict (empty for a 16-bit one)."
+    q = getattr(model_config, "quantization_config", None) or {}
+    return q if isinstance(q, dict) else q.to_dict()
+
+def quantized_as(model_config) -> str:
+    "How the checkpoint that `model_config` describes was quantised (its `quant_method`: \"gptq\", \"awq\", ...), or an empty string."
+    method = quantization(model_config).get("quant_method", "")
+    return str(getattr(method, "value", method)).lower()
+
+def quant_problem(cfg: QLoRAConfig, # the run's config
+                  model_config, # the model's transformers config
+                 ) -> str:
+    "Why `cfg.quant` does not suit the checkpoint `cfg.model` names, in one line, or an empty string."
+    import importlib.util
+    name, method = Path(cfg.model).name, quantized_as(model_config)
+    if cfg.quant == "gptq":
+        if method != "gptq":
+            return f"QLoRAConfig.quant='gptq' trains a GPTQ checkpoint and {name!r} is not one (no GPTQ quantization_config in its config.json): set quant='nf4'"
+        if missing := [p for p in ("gptqmodel", "optimum") if importlib.util.find_spec(p) is None]:
+            return f"{name!r} is a GPTQ checkpoint: its 4-bit layers need {' and '.join(missing)} (pip install {' '.join(missing)}), then restart the kernel"
+    elif method == "gptq": return f"{name!r} is a GPTQ checkpoint (already 4-bit): set quant='gptq' to train LoRA on it as it is"
+    elif method and method != "bitsandbytes":
+        return f"{name!r} is already quantised with {method}, which qlora_nb does not train: give its 16-bit original, or a GPTQ one with quant='gptq'"
+    return ""
+
 def load_model(cfg: QLoRAConfig, # the model, its quantisation and compute dtype
                progress: bool = True, # transformers' bar over the weights as they load (off: a view shows the stage)
               ):
     "The quantised base model and its tokenizer, on this process's GPU when there is one."
+    from transformers import AutoConfig
+    if problem := quant_problem(cfg, AutoConfig.from_pretrained(model_path(cfg), trust_remote_code=cfg.trust_remote_code)):
+        raise ValueError(problem)
     if fsdp(cfg): os.environ.update(ACCELERATE_USE_FSDP="true", FSDP_CPU_RAM_EFFICIENT_LOADING="true")  # read by from_pretrained
     with progress_bars(progress):
         model = AutoModelForCausalLM.from_pretrained(
-            model_path(cfg), quantization_config=bnb_config(cfg), dtype=compute_dtype(cfg), device_map=device_map(cfg),
-            use_safetensors=True, trust_remote_code=cfg.trust_remote_code)
+            model_path(cfg), dtype=compute_dtype(cfg), device_map=device_map(cfg), use_safetensors=True, trust_remote_code=cfg.trust_remote_code,
+            **({"quantization_config": q} if (q := bnb_config(cfg)) else {}))  # passed as None, it would drop a GPTQ checkpoint's own: its packed weights read as numbers
     tok = load_tokenizer(cfg)
     base_tok = load_tokenizer(replace(cfg, add_tokens=[])) if cfg.add_tokens else None
     return keep_trainable(fit_vocab(model, tok, cfg.add_tokens, base_tok)), tok

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import torch
 from .config import QLoRAConfig, compute_dtype, machine, world
 from .embedded import model_path
-from .model import lora_targets
+from .model import lora_targets, quant_problem, quantization
 
 # %% auto #0
 __all__ = ['GiB', 'device_memory', 'check_bnb', 'model_problem', 'MemoryEstimate', 'liger_available', 'estimate_memory', 'advice',
@@ -105,6 +105,12 @@ def liger_available() -> bool:
     import importlib.util
     return machine().cuda and importlib.util.find_spec("liger_kernel") is not None
 
+def _gptq_bytes(mc) -> float:
+    "Bytes per weight of a GPTQ checkpoint: its `bits`, and per group of `group_size` weights a 16-bit scale and a packed zero point."
+    q = quantization(mc)  # a loaded model's config may have lost it: the usual 4 bits, groups of 128
+    bits, group = q.get("bits", 4), q.get("group_size", 128)
+    return bits / 8 + ((2 + bits / 8) / group if group > 0 else 0)
+
 def estimate_memory(cfg: QLoRAConfig, # the run's config
                     model_config=None, # the model's transformers config (else read from `cfg.model`)
                     tokens: int | None = None, # tokens per forward pass (else `cfg`'s batch)
@@ -117,7 +123,8 @@ def estimate_memory(cfg: QLoRAConfig, # the run's config
     quant, lora_io, other, lora_in = _counts(mc.to_json_string(), tuple(targets) if isinstance(targets, list) else targets, cfg.trust_remote_code)
     dtype = compute_dtype(cfg)
     e = torch.finfo(dtype).bits // 8
-    bytes_q = {"nf4": 0.5, "fp4": 0.5, "int8": 1.0, "none": e}[cfg.quant] + (0 if cfg.quant in ("int8", "none") else (1 if cfg.double_quant else 4) / 64)
+    bytes_q = _gptq_bytes(mc) if cfg.quant == "gptq" else \
+        {"nf4": 0.5, "fp4": 0.5, "int8": 1.0, "none": e}[cfg.quant] + (0 if cfg.quant in ("int8", "none") else (1 if cfg.double_quant else 4) / 64)
     tokens = tokens or (cfg.batch_tokens if cfg.packing and cfg.batch_tokens else cfg.micro_bs * cfg.max_length)
     h, L = mc.hidden_size, mc.num_hidden_layers
     per_layer = tokens * (10 * h + 4 * getattr(mc, "intermediate_size", 4 * h)) * e
@@ -188,9 +195,12 @@ def preflight(cfg: QLoRAConfig, # the run's config
     os.makedirs(cfg.output_dir, exist_ok=True)
     disk = shutil.disk_usage(cfg.output_dir).free / GiB
     if model_config is None and (problem := model_problem(cfg)): return Preflight(name, total, free, bf16, disk, None, [problem])
+    from transformers import AutoConfig
+    if model_config is None: model_config = AutoConfig.from_pretrained(model_path(cfg), trust_remote_code=cfg.trust_remote_code)
+    if problem := quant_problem(cfg, model_config): return Preflight(name, total, free, bf16, disk, None, [problem])
     est = estimate_memory(cfg, model_config, gpus=gpus)
     problems = []
-    if cfg.quant in ("nf4", "fp4", "int8") and (err := check_bnb()): problems.append(err)
+    if cfg.quant in ("nf4", "fp4", "int8") and (err := check_bnb()): problems.append(err)  # GPTQ: checked by quant_problem
     if cfg.compute_dtype == "bfloat16" and machine().cuda and not bf16:
         problems.append(f"{name} has no bfloat16: set compute_dtype='float16' (or 'auto')")
     if disk < min_disk_gib: problems.append(f"only {disk:.1f} GiB free on disk for {cfg.output_dir}: free some space or set output_dir")
