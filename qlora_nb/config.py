@@ -129,6 +129,8 @@ def validate(cfg: QLoRAConfig):
         raise ValueError(f"QLoRAConfig.add_tokens={cfg.add_tokens!r} should be a list of distinct tokens, each a non-empty string without spaces at its ends, e.g. [\"<tool_call>\"]")
     if cfg.add_tokens and cfg.sharding == "fsdp":
         raise ValueError("QLoRAConfig.add_tokens with sharding=\"fsdp\" is not supported: train added tokens with sharding=\"none\"")
+    if cfg.quant == "gptq" and cfg.lora_targets == "all-linear":  # peft finds only torch's and bitsandbytes' linear layers by kind
+        raise ValueError("QLoRAConfig.lora_targets=\"all-linear\" finds no layer of a GPTQ model: use \"auto\" (every linear layer of the known architectures) or name them, e.g. [\"q_proj\", \"v_proj\"]")
     if cfg.sharding == "fsdp" and cfg.quant in ("int8", "gptq"):
         raise ValueError(f"QLoRAConfig.sharding='fsdp' shards 4-bit (nf4, fp4) or 16-bit models, not {cfg.quant}: set quant='nf4'")
     if not cfg.model.strip():

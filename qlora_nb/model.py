@@ -17,8 +17,8 @@ from .compat import keep_trainable
 from .embedded import model_path, load_tokenizer
 
 # %% auto #0
-__all__ = ['LORA_TARGETS', 'bnb_config', 'storage_dtype', 'launched', 'fsdp', 'device_map', 'quantization', 'quantized_as',
-           'quant_problem', 'load_model', 'fit_vocab', 'inference', 'base_fingerprint', 'lora_targets',
+__all__ = ['LORA_TARGETS', 'bnb_config', 'quant_config', 'storage_dtype', 'launched', 'fsdp', 'device_map', 'quantization',
+           'quantized_as', 'quant_problem', 'load_model', 'fit_vocab', 'inference', 'base_fingerprint', 'lora_targets',
            'trainable_tokens', 'lora_config', 'trainable', 'decoder_layers', 'compile_layers']
 
 # %% ../nbs/30_model.ipynb #6ad93a04
@@ -28,6 +28,12 @@ def bnb_config(cfg: QLoRAConfig) -> BitsAndBytesConfig | None:
     if cfg.quant == "int8": return BitsAndBytesConfig(load_in_8bit=True)
     return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type=cfg.quant, bnb_4bit_use_double_quant=cfg.double_quant,
                               bnb_4bit_compute_dtype=compute_dtype(cfg), bnb_4bit_quant_storage=storage_dtype(cfg))
+
+def quant_config(cfg: QLoRAConfig):
+    "What `load_model` passes transformers as `quantization_config`: `bnb_config`'s, or for a GPTQ checkpoint only the kernel to read it with."
+    if cfg.quant != "gptq": return bnb_config(cfg)
+    from transformers import GPTQConfig  # bits and groups come from the checkpoint; on a GPU GPT-QModel would pick an inference-only kernel (Marlin)
+    return GPTQConfig(bits=4, backend="auto_trainable")
 
 def storage_dtype(cfg: QLoRAConfig):
     "The dtype that holds the packed 4-bit weights: bytes, or under FSDP the compute dtype, the only kind of tensor it can split."
@@ -84,7 +90,7 @@ def load_model(cfg: QLoRAConfig, # the model, its quantisation and compute dtype
     with progress_bars(progress):
         model = AutoModelForCausalLM.from_pretrained(
             model_path(cfg), dtype=compute_dtype(cfg), device_map=device_map(cfg), use_safetensors=True, trust_remote_code=cfg.trust_remote_code,
-            **({"quantization_config": q} if (q := bnb_config(cfg)) else {}))  # passed as None, it would drop a GPTQ checkpoint's own: its packed weights read as numbers
+            **({"quantization_config": q} if (q := quant_config(cfg)) else {}))  # passed as None, it would drop a GPTQ checkpoint's own: its packed weights read as numbers
     tok = load_tokenizer(cfg)
     base_tok = load_tokenizer(replace(cfg, add_tokens=[])) if cfg.add_tokens else None
     return keep_trainable(fit_vocab(model, tok, cfg.add_tokens, base_tok)), tok
