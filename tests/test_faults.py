@@ -16,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 import pytest
 
-pytestmark = pytest.mark.xdist_group("faults")  # one worker builds the runs that every test here reads
 ROOT = Path(__file__).resolve().parents[1]
 DRIVER = ROOT/"tests"/"fault_driver.py"
 CONFIG = dict(model="embedded", compute_dtype="float32", lr=1e-3, micro_bs=4, max_steps=6, max_length=128, gradient_checkpointing=False,

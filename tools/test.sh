@@ -39,5 +39,5 @@ if [ "$profile" != 0 ]; then
   cat _colab/setup.log
   bash tools/colab/profile.sh test
   echo "notebooks on Colab's versions: $(ls nbs/*.ipynb | wc -l) passed, 0 failed"
-  python -m pytest -q -p no:cacheprovider -n "${TEST_WORKERS:-2}" --dist loadgroup tests  # the fault cases stay together (one worker; they run two at a time)
+  python -m pytest -q -p no:cacheprovider tests
 fi
