@@ -132,7 +132,7 @@ def validate(cfg: QLoRAConfig):
     if cfg.quant == "gptq" and cfg.lora_targets == "all-linear":  # peft finds only torch's and bitsandbytes' linear layers by kind
         raise ValueError("QLoRAConfig.lora_targets=\"all-linear\" finds no layer of a GPTQ model: use \"auto\" (every linear layer of the known architectures) or name them, e.g. [\"q_proj\", \"v_proj\"]")
     if cfg.sharding == "fsdp" and cfg.quant in ("int8", "gptq"):
-        raise ValueError(f"QLoRAConfig.sharding='fsdp' shards 4-bit (nf4, fp4) or 16-bit models, not {cfg.quant}: set quant='nf4'")
+        raise ValueError(f"QLoRAConfig.sharding='fsdp' shards 4-bit (nf4, fp4) or 16-bit models, not {cfg.quant}: " + ("train it with sharding='none'" if cfg.quant == 'gptq' else "set quant='nf4'"))
     if not cfg.model.strip():
         raise ValueError("QLoRAConfig.model is empty: give a Hub id (org/name), a local folder, or 'embedded'")
 
