@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
-# The whole test suite: bring package, README and notebook metadata in line with the
-# notebooks, build llama.cpp in the background (qlora_nb.runtimes.install_llama_cpp), run every
-# notebook, the tutorials from a bare copy of the repository (cells flagged
-# cuda or slow are skipped unless asked for: `bash tools/test.sh --flags cuda`), then the same notebooks on Colab's own versions
-# (tools/colab/profile.sh: Python 3.13, ipywidgets 7, ipykernel 6, transformers 5.15, with a check
-# that installing qlora_nb there replaced nothing), then tests/: the widgets in JupyterLab and in
-# the Colab profile's classic Notebook in a headless Chromium, the docs site, faults injected into
-# real training runs (tests/test_faults.py), and the GPU benchmark's script on its tiny shape. QLORA_NB_BROWSER_TESTS=0 leaves out the Colab profile and
-# tests/ (e.g. on a GPU machine).
+# The whole test suite: bring package, README and notebook metadata in line with the notebooks,
+# build llama.cpp in the background (qlora_nb.runtimes.install_llama_cpp), run every chapter and
+# guide page on this environment's versions (cells flagged cuda, slow or gptq are skipped unless
+# asked for: `bash tools/test.sh --flags cuda`), then on Colab's own versions (tools/colab/profile.sh:
+# Python 3.13, ipywidgets 7, ipykernel 6, transformers 5.15, with a check that installing qlora_nb
+# there replaced nothing) the same notebooks and the tutorials, run from a bare copy of the repository
+# as a new Colab user runs them; then tests/: the widgets in JupyterLab and in the Colab profile's
+# classic Notebook in a headless Chromium, the docs site, faults injected into real training runs
+# (tests/test_faults.py), and the GPU benchmark's scripts on their tiny shape.
+# QLORA_NB_BROWSER_TESTS=0 leaves out the Colab profile and tests/ (e.g. on a GPU machine): the
+# tutorials then run on this environment.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Every temporary file of the run (the notebooks' run folders, servers, the tutorials' copy) goes
@@ -25,19 +27,20 @@ fi
 # llama.cpp (for the GGUF chapter and the export tutorial) builds from its PyPI source package
 # while the first notebooks run; a notebook that needs it first waits for this build (a lock).
 python -c "from qlora_nb.runtimes import install_llama_cpp; install_llama_cpp()" > "$scratch/llama.cpp.log" 2>&1 & llama=$!
+phase() { echo "[$(date +%H:%M:%S), $(( SECONDS / 60 )) min in] $*"; }
+phase "chapters and guide pages"
 nbdev_test --n_workers "${TEST_WORKERS:-2}" --timing --skip_file_re '^([_.]|tutorial)' "$@"
+echo "notebooks: $(ls nbs/*.ipynb | grep -vc /tutorial) passed, 0 failed"
 wait "$llama" || { cat "$scratch/llama.cpp.log"; echo "llama.cpp could not be built"; exit 1; }
-# The tutorials run as a new user runs them: from a copy of the repository (its files as git
-# sees them) with nothing beside it, so no tutorial can read the developers' ../shared data.
-clone="$scratch/qlora_nb"; mkdir -p "$clone"
-git ls-files -z --cached --others --exclude-standard | tar --null --ignore-failed-read -cf - -T - | tar -xf - -C "$clone"
-(cd "$clone" && PYTHONPATH="$clone" nbdev_test --n_workers "${TEST_WORKERS:-2}" --timing --path nbs --file_re '^tutorial' "$@")
-rm -rf "$clone"
-echo "notebooks: $(ls nbs/*.ipynb | wc -l) passed (the tutorials from a copy with no ../shared beside it), 0 failed"
 if [ "$profile" != 0 ]; then
   wait "$setup" || { cat _colab/setup.log; echo "the Colab profile could not be set up"; exit 1; }
   cat _colab/setup.log
+  phase "on Colab's versions: the chapters, guide pages and tutorials"
   bash tools/colab/profile.sh test
-  echo "notebooks on Colab's versions: $(ls nbs/*.ipynb | wc -l) passed, 0 failed"
+  phase "tests/"
   python -m pytest -q -p no:cacheprovider tests
+else
+  phase "tutorials"
+  bash tools/tutorials.sh "$@"
 fi
+phase "done"

