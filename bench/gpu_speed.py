@@ -5,7 +5,8 @@
 
 Models have random weights of the real shapes (nothing is downloaded; speed does not depend on the values), NF4 with
 double quantisation, bfloat16 compute (float16 for the T4 recipes, which are held to 15 GiB of the GPU, a T4's memory),
-gradient checkpointing. Two baselines: the classic Colab recipe (every row padded to 1,024) and a careful hand-written
+gradient checkpointing (qlora_nb's recipes checkpoint as many layers as the memory needs, -ckptall every one; -80g holds
+the process to an H100's 79 GiB). Two baselines: the classic Colab recipe (every row padded to 1,024) and a careful hand-written
 notebook (the same recipe with each batch padded to its longest row only); qlora_nb's recipes at their defaults and at
 about the baselines' tokens per step (-4rows, -4x1024). Rows are chat turns of 100 to 1,000 tokens (mean 550) from
 a word-level tokenizer of 32,000 words. Each recipe runs in its own process (its own memory peak): 3 warm-up steps, then
@@ -34,6 +35,9 @@ RECIPES = {  # name: what it runs (see run_recipe)
     "qlora_nb-4rows": "finetune, defaults, about the classic recipe's 4 rows per step without its padding (batch_tokens=2048)",
     "qlora_nb-classic-lora": "finetune, defaults, with the classic recipe's LoRA (q,v r=64 a=16 dropout 0.1)",
     "qlora_nb": "finetune, defaults (all linear layers r=16)",
+    "qlora_nb-ckptall": "finetune, defaults, every decoder layer checkpointed (as the defaults ran before they chose the layers from the free memory)",
+    "qlora_nb-80g": "finetune, defaults, the process held to 79 GiB, an 80 GB H100's memory (fewer layers keep their activations)",
+    "qlora_nb-classic-lora-ckptall": "finetune, the classic recipe's LoRA, every decoder layer checkpointed",
     "qlora_nb-classic-lora-4x1024": "finetune, the classic recipe's LoRA, 4 x 1,024 tokens per step (batch_tokens=4096)",
     "qlora_nb-4x1024": "finetune, defaults, 4 x 1,024 tokens per step (batch_tokens=4096)",
     "qlora_nb-classic-lora-4rows": "finetune, the classic recipe's LoRA, about the classic recipe's 4 rows per step without its padding (batch_tokens=2048)",
@@ -50,11 +54,12 @@ RECIPES = {  # name: what it runs (see run_recipe)
     "qlora_nb-dropout0": "finetune, defaults, no dropout on the adapter's input (lora_dropout=0)",
     "qlora_nb-classic-lora-eager": "finetune, the classic recipe's LoRA, compile=False",
 }
-MAIN = ["classic", "classic-longest", "qlora_nb", "qlora_nb-eager", "qlora_nb-classic-lora", "qlora_nb-classic-lora-eager", "qlora_nb-4rows",
-        "classic-fp16", "qlora_nb-t4"]  # both baselines, qlora_nb at its defaults (compiled and not) and at their tokens per step, the T4 pair
+MAIN = ["classic", "classic-longest", "qlora_nb", "qlora_nb-ckptall", "qlora_nb-80g", "qlora_nb-classic-lora", "qlora_nb-classic-lora-ckptall",
+        "qlora_nb-4rows", "classic-fp16", "qlora_nb-t4"]  # both baselines; qlora_nb at its defaults, with every layer checkpointed, on an H100's memory, at their tokens per step; the T4 pair
 TOKENS = {"-4x1024": 4096, "-4rows": 2048, "-8k": 8192, "-32k": 32768}  # recipe name part: batch_tokens
 WARMUP, TIMED = 3, 17
 T4_GIB = 15 # the memory a T4 recipe may use (a process cap on a larger GPU): Colab's T4 has 15 GB
+H100_GIB = 79 # the memory an -80g recipe may use: an H100 80GB's, as torch reports it (79.2 GiB)
 PEAK_TFLOPS = {"H100": 989e12, "H200": 989e12, "A100": 312e12}
 
 def build_model(shape: str, folder: Path):
@@ -138,6 +143,7 @@ def classic_recipe(folder: Path, data: list, out: dict, longest: bool = False, f
 
 def qlora_nb_recipe(name: str, folder: Path, data: list, out: dict):
     "qlora_nb's public API: `finetune` with its defaults, changed only as the recipe's name says."
+    from dataclasses import replace
     import qlora_nb.train as T
     from qlora_nb.config import QLoRAConfig, compute_dtype
     from qlora_nb.data import load_data
@@ -149,6 +155,7 @@ def qlora_nb_recipe(name: str, folder: Path, data: list, out: dict):
     if "-offload" in name: over["offload_activations"] = True
     if "-eager" in name: over["compile"] = False
     if "-dropout0" in name: over["lora_dropout"] = 0.0
+    if "-ckptall" in name: over["checkpoint_layers"] = json.loads((folder/"config.json").read_text())["num_hidden_layers"]
     if "-offload-sync" in name:  # the ablation: transformers' save_on_cpu around each checkpointed layer instead of trl's streams
         make = T.sft_config
         def sync_offload(*a, **k):
@@ -166,7 +173,8 @@ def qlora_nb_recipe(name: str, folder: Path, data: list, out: dict):
     lora = "q,v r=64" if "classic-lora" in name else "all linear r=16"
     b = info["batch"]
     out.update(steps=meter.steps, lora=lora, dtype=str(compute_dtype(cfg)).removeprefix("torch."), batch=f"{b['tokens']:,} tokens ({b['rows']} x 1,024 packed)" if "tokens" in b else f"{b['rows']} rows, padded to longest",
-               estimate_gib=T.estimate_memory(cfg, model.config, tokens=b.get("tokens")).total, liger=info.get("liger"), compiled=info.get("compiled"))
+               estimate_gib=T.estimate_memory(replace(cfg, checkpoint_layers=info.get("checkpointed", cfg.checkpoint_layers)), model.config, tokens=b.get("tokens")).total,
+               liger=info.get("liger"), compiled=info.get("compiled"), checkpointed=info.get("checkpointed"), layers=model.config.num_hidden_layers)
 
 def run_recipe(name: str, shape: str, folder: Path, result: Path):
     "One recipe in this process; its figures into `result` (JSON)."
@@ -174,7 +182,7 @@ def run_recipe(name: str, shape: str, folder: Path, result: Path):
     data = rows()
     out = dict(recipe=name, shape=shape)
     cuda = torch.cuda.is_available()
-    cap = T4_GIB if name.endswith(("-fp16", "-t4")) else None
+    cap = T4_GIB if name.endswith(("-fp16", "-t4")) else H100_GIB if name.endswith("-80g") else None
     if cuda: torch.cuda.reset_peak_memory_stats()
     if cuda and cap: torch.cuda.set_per_process_memory_fraction(cap * 2**30 / torch.cuda.get_device_properties(0).total_memory)
     t = time.time()
@@ -195,8 +203,8 @@ def baselines(name: str) -> tuple:
     return ("classic-fp16", None) if name.endswith(("-fp16", "-t4")) else ("classic", "classic-longest")
 
 def table(results: list) -> str:
-    lines = ["| shape | recipe | LoRA | dtype | kernels | batch | real tokens/s | x classic | x careful | step s | peak GiB | / classic | MFU | estimate GiB |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    lines = ["| shape | recipe | LoRA | dtype | kernels | batch | checkpointed layers | real tokens/s | x classic | x careful | step s | peak GiB | / classic | MFU | estimate GiB |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     find = lambda shape, name: next((b for b in results if b["shape"] == shape and b["recipe"] == name and "error" not in b), None)
     for r in results:
         if "error" in r: lines.append(f"| {r['shape']} | {r['recipe']} | failed: {r['error'][:120]} |"); continue
@@ -207,7 +215,8 @@ def table(results: list) -> str:
         est = f"{r['estimate_gib']:.2f} ({r['estimate_gib'] / r['peak_gib'] - 1:+.0%})" if "estimate_gib" in r else ""
         cap = f" (cap {r['cap_gib']} GiB)" if r.get("cap_gib") else ""
         kernels = ", ".join(k for k, on in (("Liger", r.get("liger")), ("compiled", r.get("compiled"))) if on) or "-"
-        lines.append(f"| {r['shape']} | {r['recipe']} | {r['lora']} | {r.get('dtype', '')} | {kernels} | {r['batch']} | {r['tokens_per_s']:,.0f} | {speed} | {fair} | "
+        ckpt = "all" if r.get("checkpointed") is None else f"{r['checkpointed']} of {r['layers']}"
+        lines.append(f"| {r['shape']} | {r['recipe']} | {r['lora']} | {r.get('dtype', '')} | {kernels} | {r['batch']} | {ckpt} | {r['tokens_per_s']:,.0f} | {speed} | {fair} | "
                      f"{r['step_s']:.2f} | {r['peak_gib']:.2f}{cap} | {mem} | {r['mfu']:.1%} | {est} |")
     return "\n".join(lines)
 

@@ -44,6 +44,7 @@ class QLoRAConfig:
     weight_decay: float = 0.0 # AdamW weight decay on the adapter
     optim: str = "auto" # "auto": fused AdamW on a GPU, AdamW on CPU; or any transformers optimizer name
     gradient_checkpointing: bool = True # recompute activations in the backward pass: less memory, ~20-40% slower
+    checkpoint_layers: int | None = None # with gradient_checkpointing, how many decoder layers recompute their activations (the rest keep them: faster, more memory); None: on one GPU as many as its free memory needs, every layer elsewhere
     offload_activations: bool = False # on a GPU, keep the layer inputs saved for the backward pass in CPU memory: ~1 GiB less per 4,096 tokens on a 7B model, a little slower
     packing: bool = True # put whole rows side by side in each forward pass, no padding; each row attends only to itself
     batch_tokens: int = 0 # tokens per forward pass when packing; 0 sizes it from the free GPU memory (on a CPU: micro_bs rows' worth)
@@ -92,11 +93,12 @@ SEMVER = rf"v?(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)\.(?:0|[1-9]\d*)(?:-{_ID}(?:\.{_ID})
 
 # %% ../nbs/00_config.ipynb #c90bdaad
 _TYPES = {"str": str, "bool": bool, "int": int, "float": (int, float),
-          "list": list, "str | list": (str, list), "str | None": (str, type(None))}
+          "list": list, "str | list": (str, list), "str | None": (str, type(None)),
+          "int | None": (int, type(None))}
 
 def _check_type(name, value, anno):
     ok = _TYPES[anno]
-    if isinstance(value, bool) and anno in ("int", "float"): ok = ()  # True is an int to Python, not to us
+    if isinstance(value, bool) and anno in ("int", "float", "int | None"): ok = ()  # True is an int to Python, not to us
     if not isinstance(value, ok):
         raise ValueError(f"QLoRAConfig.{name}={value!r} should be of type {anno}")
 
@@ -121,6 +123,8 @@ def validate(cfg: QLoRAConfig):
         raise ValueError(f"QLoRAConfig.version={cfg.version!r} should be a semantic version such as 1.0.0, v0.2.0 or 1.0.0-beta.2")
     if not all(isinstance(p, str) for p in cfg.preview_prompts):
         raise ValueError("QLoRAConfig.preview_prompts should be a list of prompts (strings)")
+    if cfg.checkpoint_layers is not None and cfg.checkpoint_layers < 0:
+        raise ValueError(f"QLoRAConfig.checkpoint_layers={cfg.checkpoint_layers} should be a number of layers (0 or more), or None to fit them to the GPU's memory")
     if cfg.batch_tokens and cfg.batch_tokens < cfg.max_length:
         raise ValueError(f"QLoRAConfig.batch_tokens={cfg.batch_tokens} is below max_length={cfg.max_length}: a row must fit; raise it or set 0 (auto)")
     if isinstance(cfg.lora_targets, list) and not (cfg.lora_targets and all(isinstance(t, str) and t for t in cfg.lora_targets)):

@@ -13,8 +13,8 @@ from .embedded import model_path
 from .model import lora_targets, quant_problem, quantization
 
 # %% auto #0
-__all__ = ['GiB', 'device_memory', 'check_bnb', 'model_problem', 'MemoryEstimate', 'liger_available', 'estimate_memory', 'advice',
-           'Preflight', 'preflight', 'longest_row']
+__all__ = ['GiB', 'KEEP_FREE', 'device_memory', 'check_bnb', 'model_problem', 'MemoryEstimate', 'liger_available',
+           'estimate_memory', 'advice', 'Preflight', 'preflight', 'longest_row', 'checkpointed_layers']
 
 # %% ../nbs/33_preflight.ipynb #4ff11a22
 GiB = 2**30
@@ -135,7 +135,8 @@ def estimate_memory(cfg: QLoRAConfig, # the run's config
     half = dtype == torch.bfloat16 and cfg.quant != "none"  # bfloat16: norms, embeddings and adapter stay in bfloat16 (see `finetune`)
     bytes_other = e if half or cfg.quant == "none" else 4  # else prepare_model_for_kbit_training makes them float32
     kept = 0 if cfg.offload_activations and machine().cuda else L * tokens * h * bytes_other  # the layer inputs (float32 after float32 embeddings), unless offloaded
-    acts = kept + per_layer if cfg.gradient_checkpointing else L * per_layer
+    c = (L if cfg.checkpoint_layers is None else min(cfg.checkpoint_layers, L)) if cfg.gradient_checkpointing else 0  # layers that recompute theirs
+    acts = kept * c / L + per_layer * max(L - c, 1)  # the first c keep their inputs, the others everything; or one layer recomputed, at the most
     logits = tokens * h * e * 4 if cfg.liger and liger_available() else tokens * mc.vocab_size * 4  # float32 for the loss; Liger: in chunks
     n = (gpus or world().size) if cfg.sharding == "fsdp" else 1
     weights = (quant * bytes_q + other * bytes_other) / n + (2 * quant * bytes_q / L if n > 1 else 0)  # FSDP: a share, and two layers gathered whole
@@ -228,3 +229,20 @@ def longest_row(cfg: QLoRAConfig, # the run's config: its model, LoRA, checkpoin
         mid = (lo + hi) // 2 // step * step
         lo, hi = (mid, hi) if fits(mid) else (lo, mid)
     return lo
+
+# %% ../nbs/33_preflight.ipynb #69ecf85a
+KEEP_FREE = 0.2 # share of the free GPU memory left unused when layers keep their activations instead of recomputing them
+
+def checkpointed_layers(cfg: QLoRAConfig, # the run's config (`checkpoint_layers` None: choose)
+                        free_gib: float, # GPU memory free with the model loaded (its weights are not in it)
+                        model_config=None, # the model's transformers config (else read from `cfg.model`)
+                        tokens: int | None = None, # tokens per forward pass (else `cfg`'s batch)
+                       ) -> int:
+    "How many decoder layers recompute their activations: `cfg.checkpoint_layers` if set, else the fewest that leave `KEEP_FREE` of `free_gib`."
+    from transformers import AutoConfig
+    mc = model_config or AutoConfig.from_pretrained(model_path(cfg), trust_remote_code=cfg.trust_remote_code)
+    L = mc.num_hidden_layers
+    if not cfg.gradient_checkpointing: return 0
+    if cfg.checkpoint_layers is not None: return min(cfg.checkpoint_layers, L)
+    need = lambda c: (lambda e: e.total - e.weights)(estimate_memory(dataclasses.replace(cfg, checkpoint_layers=c), mc, tokens=tokens))
+    return next((c for c in range(L + 1) if need(c) <= (1 - KEEP_FREE) * free_gib), L)

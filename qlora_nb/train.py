@@ -17,10 +17,10 @@ from safetensors.torch import load_file
 from .config import QLoRAConfig, compute_dtype, atomic_write, replace_dir, progress_bars, machine, patch, world
 from .compat import checkpointing_args, seed_all, honours_position_ids, use_liger, cpu_locations, head_bias
 from .embedded import model_path, load_tokenizer
-from .model import load_model, lora_config, trainable, base_fingerprint, fsdp, launched, compile_layers
+from .model import load_model, lora_config, trainable, base_fingerprint, fsdp, launched, compile_layers, decoder_layers
 from .chat import ChatEngine, GREEDY
 from .template import tokenize_data
-from .preflight import preflight, advice, device_memory, estimate_memory, GiB
+from .preflight import preflight, advice, device_memory, estimate_memory, checkpointed_layers, GiB
 
 # %% auto #0
 __all__ = ['CHECKSUMS', 'MAX_BATCH_TOKENS', 'MIN_STEPS', 'SMALL_DATA', 'VIEW', 'LAUNCH', 'PREFERENCE_PLAN', 'PREFERENCE_TRAINER',
@@ -29,7 +29,8 @@ __all__ = ['CHECKSUMS', 'MAX_BATCH_TOKENS', 'MIN_STEPS', 'SMALL_DATA', 'VIEW', '
            'read_jsonl', 'check_safetensors', 'checkpoint_problem', 'sha256', 'write_checksums', 'check_adapter',
            'latest_checkpoint', 'NotWritable', 'pack_rows', 'PackedCollator', 'batch_shape', 'PreflightError',
            'OutOfMemory', 'float_adapter', 'small_data_note', 'fingerprint', 'Plan', 'sample_rows', 'plan_run', 'Run',
-           'DiskFull', 'disk_full', 'fit', 'check_rows', 'adapter_folder', 'start_adapter', 'finetune']
+           'DiskFull', 'disk_full', 'CheckpointFirst', 'fit', 'check_rows', 'adapter_folder', 'start_adapter',
+           'finetune']
 
 # %% ../nbs/40_train.ipynb #91ebac6e
 def training_args(cfg: QLoRAConfig, # the run's config
@@ -427,6 +428,7 @@ def begin(self: RunFolder, cfg: QLoRAConfig, # the run's config
         for tmp in self.path.glob(".adapter.*"): shutil.rmtree(tmp, ignore_errors=True)  # an adapter save killed half way
     return self.write_state(version=cfg.version, base_model=cfg.model, base_fingerprint=plan.base_fingerprint, started=before.get("started") or _now(),
                             status="running", **({"resumed": _now()} if resumed else {}), **plan.data, batch=plan.batch, liger=plan.liger, compiled=plan.compiled,
+                            **({"checkpointed": plan.checkpointed} if plan.checkpointed is not None else {}),
                             processes=world().size, sharded=fsdp(cfg))
 
 # %% ../nbs/40_train.ipynb #0a1b2c02
@@ -533,6 +535,7 @@ class Plan:
     dtype: str # the compute dtype
     memory_gib: float # the estimated peak memory
     compiled: bool = False # its decoder layers are compiled (`compile_layers`)
+    checkpointed: int | None = None # how many decoder layers recompute their activations when not all of them do (`checkpointed_layers`); None: as `gradient_checkpointing` says
 
     @property
     def batch(self) -> dict:
@@ -545,7 +548,8 @@ class Plan:
         t = self.data["train_data"]
         batch = f"{self.shape[0]} packed rows of {self.shape[1]} tokens" if self.shape else f"{self.micro_bs} rows batched by length"
         return (f"Plan({t['rows']} rows, {t['tokens']:,} tokens; {batch} per forward pass; {self.device}, {self.dtype}"
-                f"{', Liger kernels' if self.liger else ''}{', compiled layers' if self.compiled else ''}; about {self.memory_gib:.2f} GiB)")
+                f"{', Liger kernels' if self.liger else ''}{', compiled layers' if self.compiled else ''}"
+                f"{f', {self.checkpointed} layers checkpointed' if self.checkpointed is not None else ''}; about {self.memory_gib:.2f} GiB)")
 
 # %% ../nbs/40_train.ipynb #e5e42c6b
 def sample_rows(ds: Dataset, # rows
@@ -567,6 +571,15 @@ def _packing(cfg: QLoRAConfig, model, train_t: Dataset, eval_t: Dataset | None) 
     shape = share(batch_shape(cfg, [len(i) for i in train_t["input_ids"]], model.config))  # every process packs alike: the same steps
     return shape, pack_rows(train_t, shape[1]), pack_rows(eval_t, shape[1]) if eval_t is not None else None
 
+def _checkpointed(cfg: QLoRAConfig, model, tokens: int | None) -> int | None:
+    "How many decoder layers recompute their activations, when not all or none: set, or chosen from one GPU's free memory (see Preflight)."
+    L = model.config.num_hidden_layers
+    if not cfg.gradient_checkpointing: return None
+    if cfg.checkpoint_layers is not None: return min(cfg.checkpoint_layers, L)
+    if model.device.type != "cuda" or world().size > 1 or fsdp(cfg) or cfg.offload_activations: return None  # every layer
+    c = checkpointed_layers(cfg, device_memory()[2], model.config, tokens)
+    return None if c == L else c
+
 def plan_run(cfg: QLoRAConfig, # the run's config
              model, # the loaded base model (or an adapter to train further)
              tok, # its tokenizer
@@ -585,10 +598,12 @@ def plan_run(cfg: QLoRAConfig, # the run's config
         if note := small_data_note(len(train_t)): say(note)
         data = dict(train_data=fingerprint(train_t), eval_data=fingerprint(eval_t) if eval_t is not None else None)
         shape, train_t, eval_t = _packing(cfg, model, train_t, eval_t)
-    est = estimate_memory(cfg, model.config, tokens=shape and shape[0] * shape[1])
+    tokens = shape and shape[0] * shape[1]
+    layers = _checkpointed(cfg, model, tokens)
+    est = estimate_memory(cfg if layers is None else replace(cfg, checkpoint_layers=layers), model.config, tokens=tokens)
     return Plan(train_t, eval_t, data, base_fingerprint(model_path(cfg)), shape, cfg.micro_bs, bool(cfg.liger and use_liger(model)),
                 model.device.type, str(compute_dtype(cfg)).removeprefix("torch."), round(est.total, 2),
-                compiled=cfg.compile and model.device.type == "cuda" and not (fsdp(cfg) or cfg.offload_activations))
+                compiled=cfg.compile and model.device.type == "cuda" and not (fsdp(cfg) or cfg.offload_activations), checkpointed=layers)
 
 # %% ../nbs/40_train.ipynb #c40d172e
 @dataclass
@@ -641,7 +656,8 @@ def _end(run: Run, status: str, error: BaseException | None = None):
     "Say how `run` ended, in `run.json` and as the `end` event, whatever happens to the writing (a full disk)."
     run.status, unwritten = status, None
     try:
-        if world().main: run.folder.write_state(status=status, ended=_now(), batch=run.plan.batch, steps=run.steps)
+        if world().main: run.folder.write_state(status=status, ended=_now(), batch=run.plan.batch, steps=run.steps,
+                                                **({"checkpointed": run.plan.checkpointed} if run.plan.checkpointed is not None else {}))
     except OSError as e: unwritten = disk_full(e, run.folder)  # the run's own error, if any, is the one to tell
     ckpt = run.folder.latest_checkpoint()
     run.events.send("end", status=status, error=error or unwritten, steps=run.steps, checkpoint=ckpt and ckpt.name)
@@ -672,6 +688,12 @@ def _free_cache():
     gc.collect(); torch.cuda.empty_cache()
 
 # %% ../nbs/40_train.ipynb #1989c4ee
+class CheckpointFirst(TrainerCallback):
+    "Checkpoint only the first `n` decoder layers: the trainer turns checkpointing on for every layer as it starts training, this turns it off for the rest."
+    def __init__(self, n: int): self.n = n
+    def on_train_begin(self, args, state, control, model=None, **kw):
+        for i, layer in enumerate(decoder_layers(model)): layer.gradient_checkpointing = i < self.n
+
 def _trainer(cfg, model, tok, folder, plan, callbacks, new_adapter, quiet):
     "The trainer of a run: trl's `SFTTrainer`, packed rows with their collator when the plan packs, else grouped by length; or a preference trainer."
     seed_all(cfg.seed)  # before the trainer makes a new adapter: its random start is the same every run
@@ -685,6 +707,7 @@ def _trainer(cfg, model, tok, folder, plan, callbacks, new_adapter, quiet):
                                  peft_config=lora_config(cfg, model.config, tok) if new_adapter else None, callbacks=callbacks)
     if cfg.add_tokens: head_bias(trainer.model)  # trl's fused output layer reads its bias
     if plan.compiled: compile_layers(trainer.model)
+    if plan.checkpointed is not None: trainer.add_callback(CheckpointFirst(plan.checkpointed))
     if quiet: _quiet(trainer)
     return trainer
 
@@ -718,6 +741,11 @@ def fit(cfg: QLoRAConfig, # the run's config
         # out of memory, handled outside the except block so that no traceback keeps the batch's tensors alive
         trainer.optimizer, trainer.lr_scheduler = None, None
         _free_cache()
+        L = model.config.num_hidden_layers
+        if cfg.checkpoint_layers is None and plan.checkpointed is not None and plan.checkpointed < L and trainer.state.global_step == 0 and not resume:  # chosen from the estimate, too hopeful
+            print(f"out of GPU memory with {plan.checkpointed} of {L} layers checkpointed: checkpointing every layer")
+            model, new_adapter, plan = trainer.model, False, replace(plan, checkpointed=L)
+            del trainer, run; _free_cache(); continue
         if not (retry and plan.shape[0] > 1 and trainer.state.global_step == 0):  # else the estimate was too hopeful: try half
             err = OutOfMemory(_oom_message(cfg, plan.shape))
             _end(run, "out of memory", err)
