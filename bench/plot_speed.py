@@ -1,4 +1,8 @@
-"""Draw bench/results/*.json (from gpu_speed.py) as nbs/images/speed.png: real tokens/s and peak memory per recipe."""
+"""Draw bench/results/*.json (from gpu_speed.py) as nbs/images/speed.png: real tokens/s and peak memory per recipe.
+
+    python bench/plot_speed.py                    # the speed page's jobs (JOBS)
+    python bench/plot_speed.py bench/results/h200-2.json   # any jobs
+"""
 import json, sys
 from pathlib import Path
 import matplotlib
@@ -6,14 +10,17 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
 ROOT = Path(__file__).resolve().parents[1]
-LABELS = {"classic": "classic Colab recipe", "classic-longest": "careful hand-written", "qlora_nb": "qlora_nb, its LoRA",
-          "qlora_nb-classic-lora": "qlora_nb, classic recipe's LoRA", "qlora_nb-4rows": "qlora_nb, 2,048 tok/step",
+LABELS = {"classic": "classic Colab recipe", "classic-longest": "careful hand-written", "qlora_nb": "qlora_nb, its LoRA", "qlora_nb-ckptall": "qlora_nb, its LoRA, all layers checkpointed",
+          "qlora_nb-classic-lora": "qlora_nb, classic recipe's LoRA",
+          "qlora_nb-classic-lora-ckptall": "qlora_nb, classic recipe's LoRA, all checkpointed", "qlora_nb-4rows": "qlora_nb, 2,048 tok/step",
           "qlora_nb-classic-lora-4x1024-offload": "qlora_nb, classic recipe's LoRA, 4,096 tok, offload",
           "classic-fp16": "classic, float16 (15 GiB)", "qlora_nb-t4": "qlora_nb colab-t4 (15 GiB)"}
 
-def main(job=ROOT/"bench/results/h200-2.json", out=ROOT/"nbs/images/speed.png"):
-    "Plot one job's results (default: the speed page's) into `out`."
-    res = [r for r in json.loads(Path(job).read_text()) if r["recipe"] in LABELS and "error" not in r]
+JOBS = [ROOT/"bench/results/h100-7.json", ROOT/"bench/results/h100-8-t4.json"]  # the speed page's: h100-8 ran the T4 preset again
+
+def main(*jobs, out=ROOT/"nbs/images/speed.png"):
+    "Plot the results of `jobs` (default: the speed page's) into `out`."
+    res = [r for job in jobs or JOBS for r in json.loads(Path(job).read_text()) if r["recipe"] in LABELS and "error" not in r]
     labels = {k: v for k, v in LABELS.items() if any(r["recipe"] == k for r in res)}
     shapes = list(dict.fromkeys(r["shape"] for r in res))
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.4))
@@ -27,7 +34,7 @@ def main(job=ROOT/"bench/results/h200-2.json", out=ROOT/"nbs/images/speed.png"):
             ax.bar_label(bars, [f"{v:,.0f}" if key == "tokens_per_s" else f"{v:.1f}" for v in vals], fontsize=6.5)
         ax.set_xticks([j + w * (len(shapes) - 1) / 2 for j in range(len(labels))], list(labels.values()), rotation=25, ha="right", fontsize=8)
         ax.set_title(title, fontsize=10); ax.legend(fontsize=8)
-    fig.suptitle(f"QLoRA on one {res[0]['gpu']}: 7B shapes, NF4, bfloat16 (T4 recipes float16), checkpointing, rows of 100-1,000 tokens", fontsize=10)
+    fig.suptitle(f"QLoRA on one {res[0]['gpu']}: 7B shapes, NF4, bfloat16 (T4 recipes float16), rows of 100-1,000 tokens", fontsize=10)
     fig.tight_layout(); fig.savefig(out, dpi=110); print(out)
 
 if __name__ == "__main__": main(*sys.argv[1:])

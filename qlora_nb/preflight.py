@@ -136,7 +136,7 @@ def estimate_memory(cfg: QLoRAConfig, # the run's config
     bytes_other = e if half or cfg.quant == "none" else 4  # else prepare_model_for_kbit_training makes them float32
     kept = 0 if cfg.offload_activations and machine().cuda else L * tokens * h * bytes_other  # the layer inputs (float32 after float32 embeddings), unless offloaded
     c = (L if cfg.checkpoint_layers is None else min(cfg.checkpoint_layers, L)) if cfg.gradient_checkpointing else 0  # layers that recompute theirs
-    acts = kept * c / L + per_layer * max(L - c, 1)  # the first c keep their inputs, the others everything; or one layer recomputed, at the most
+    acts = kept * c / L + per_layer * (L - c + 1)  # the first c keep their inputs, the others everything; and one layer's backward pass
     logits = tokens * h * e * 4 if cfg.liger and liger_available() else tokens * mc.vocab_size * 4  # float32 for the loss; Liger: in chunks
     n = (gpus or world().size) if cfg.sharding == "fsdp" else 1
     weights = (quant * bytes_q + other * bytes_other) / n + (2 * quant * bytes_q / L if n > 1 else 0)  # FSDP: a share, and two layers gathered whole

@@ -428,7 +428,6 @@ def begin(self: RunFolder, cfg: QLoRAConfig, # the run's config
         for tmp in self.path.glob(".adapter.*"): shutil.rmtree(tmp, ignore_errors=True)  # an adapter save killed half way
     return self.write_state(version=cfg.version, base_model=cfg.model, base_fingerprint=plan.base_fingerprint, started=before.get("started") or _now(),
                             status="running", **({"resumed": _now()} if resumed else {}), **plan.data, batch=plan.batch, liger=plan.liger, compiled=plan.compiled,
-                            **({"checkpointed": plan.checkpointed} if plan.checkpointed is not None else {}),
                             processes=world().size, sharded=fsdp(cfg))
 
 # %% ../nbs/40_train.ipynb #0a1b2c02
@@ -577,6 +576,7 @@ def _checkpointed(cfg: QLoRAConfig, model, tokens: int | None) -> int | None:
     if not cfg.gradient_checkpointing: return None
     if cfg.checkpoint_layers is not None: return min(cfg.checkpoint_layers, L)
     if model.device.type != "cuda" or world().size > 1 or fsdp(cfg) or cfg.offload_activations: return None  # every layer
+    if compute_dtype(cfg) != torch.bfloat16: return None  # float16 keeps float32 copies the estimate does not count: a T4 ran out of memory (speed page)
     c = checkpointed_layers(cfg, device_memory()[2], model.config, tokens)
     return None if c == L else c
 

@@ -2,7 +2,8 @@
 # The whole test suite: bring package, README and notebook metadata in line with the notebooks,
 # build llama.cpp in the background (qlora_nb.runtimes.install_llama_cpp), run every chapter and
 # guide page on this environment's versions (cells flagged cuda, slow or gptq are skipped unless
-# asked for: `bash tools/test.sh --flags cuda`), then on Colab's own versions (tools/colab/profile.sh:
+# asked for: `bash tools/test.sh --flags cuda`), the GPTQ page's gptq cells with GPT-QModel installed
+# beside them, then on Colab's own versions (tools/colab/profile.sh:
 # Python 3.13, ipywidgets 7, ipykernel 6, transformers 5.15, with a check that installing qlora_nb
 # there replaced nothing) the same notebooks and the tutorials, run from a bare copy of the repository
 # as a new Colab user runs them; then tests/: the widgets in JupyterLab and in the Colab profile's
@@ -31,6 +32,13 @@ phase() { echo "[$(date +%H:%M:%S), $(( SECONDS / 60 )) min in] $*"; }
 phase "chapters and guide pages"
 nbdev_test --n_workers "${TEST_WORKERS:-2}" --timing --skip_file_re '^([_.]|tutorial)' "$@"
 echo "notebooks: $(ls nbs/*.ipynb | grep -vc /tutorial) passed, 0 failed"
+# The GPTQ page's cells (flag gptq) with the packages its install cell names, installed beside this
+# environment's in a folder of their own, so that no other notebook runs with them.
+phase "the GPTQ page with GPT-QModel"
+gptq=$(grep -o '%pip install --no-deps gptqmodel[^"\\]*' nbs/gptq.ipynb | sed 's/^%pip install //')
+[ -n "$gptq" ] || { echo "nbs/gptq.ipynb has no install cell ('%pip install --no-deps gptqmodel...')"; exit 1; }
+python -m pip install --quiet --disable-pip-version-check --target "$scratch/gptq" $gptq
+PYTHONPATH="$scratch/gptq" nbdev_test --path nbs/gptq.ipynb --flags gptq --timing
 wait "$llama" || { cat "$scratch/llama.cpp.log"; echo "llama.cpp could not be built"; exit 1; }
 if [ "$profile" != 0 ]; then
   wait "$setup" || { cat _colab/setup.log; echo "the Colab profile could not be set up"; exit 1; }
