@@ -4,7 +4,7 @@
 
 # %% ../nbs/33_preflight.ipynb #1a2f03bd
 from __future__ import annotations
-import dataclasses, functools, json, os, shutil, time
+import dataclasses, functools, json, math, os, shutil, time
 from pathlib import Path
 from dataclasses import dataclass, field
 import torch
@@ -14,7 +14,8 @@ from .model import lora_targets, quant_problem, quantization
 
 # %% auto #0
 __all__ = ['GiB', 'KEEP_FREE', 'device_memory', 'check_bnb', 'model_problem', 'MemoryEstimate', 'liger_available',
-           'estimate_memory', 'advice', 'Preflight', 'preflight', 'longest_row', 'checkpointed_layers']
+           'offload_memory', 'estimate_memory', 'host_memory', 'offload_problem', 'advice', 'Preflight', 'preflight',
+           'longest_row', 'checkpointed_layers']
 
 # %% ../nbs/33_preflight.ipynb #4ff11a22
 GiB = 2**30
@@ -74,11 +75,13 @@ class MemoryEstimate:
     logits: float
     params: int = 0 # the model's parameters, all of them
     shards: int = 1 # GPUs the weights and optimizer are split across (FSDP); 1: each GPU holds them whole
+    host: float = 0.0 # CPU memory the offloaded layer inputs take (`offload_activations` on a GPU), beside the GPU's
     @property
     def total(self): return self.weights + self.adapter + self.activations + self.logits
     def __repr__(self):
         return (f"~{self.total:.2f} GiB{f' per GPU, split across {self.shards}' if self.shards > 1 else ''}: weights {self.weights:.2f}, "
-                f"adapter+optimizer {self.adapter:.2f}, activations {self.activations:.2f}, logits {self.logits:.2f}")
+                f"adapter+optimizer {self.adapter:.2f}, activations {self.activations:.2f}, logits {self.logits:.2f}"
+                + (f"; CPU memory for offloaded activations {self.host:.2f}" if self.host else ""))
 
 # %% ../nbs/33_preflight.ipynb #1cdf7d0a
 def _linear_params(model, targets):
@@ -111,6 +114,25 @@ def _gptq_bytes(mc) -> float:
     bits, group = q.get("bits", 4), q.get("group_size", 128)
     return bits / 8 + ((2 + bits / 8) / group if group > 0 else 0)
 
+def _hidden_bytes(cfg: QLoRAConfig) -> int:
+    "Bytes of one value between decoder layers: the compute dtype's, or float32 where `prepare_model_for_kbit_training` made the embeddings float32."
+    e = torch.finfo(compute_dtype(cfg)).bits // 8
+    return e if (compute_dtype(cfg) == torch.bfloat16 and cfg.quant != "none") or cfg.quant == "none" else 4
+
+def _tokens(cfg: QLoRAConfig) -> int:
+    "Tokens in one forward pass of `cfg`'s batch."
+    return cfg.batch_tokens if cfg.packing and cfg.batch_tokens else cfg.micro_bs * cfg.max_length
+
+def offload_memory(cfg: QLoRAConfig, # the run's config
+                   model_config=None, # the model's transformers config (else read from `cfg.model`)
+                   tokens: int | None = None, # tokens per forward pass (else `cfg`'s batch)
+                  ) -> float:
+    "GiB of CPU memory that `offload_activations` takes on a GPU: each decoder layer's input and two more (the embeddings' output, the last hidden states), each in a pinned block rounded up to a power of two."
+    from transformers import AutoConfig
+    mc = model_config or AutoConfig.from_pretrained(model_path(cfg), trust_remote_code=cfg.trust_remote_code)
+    block = (tokens or _tokens(cfg)) * mc.hidden_size * _hidden_bytes(cfg)
+    return (mc.num_hidden_layers + 2) * 2 ** math.ceil(math.log2(block)) / GiB
+
 def estimate_memory(cfg: QLoRAConfig, # the run's config
                     model_config=None, # the model's transformers config (else read from `cfg.model`)
                     tokens: int | None = None, # tokens per forward pass (else `cfg`'s batch)
@@ -125,7 +147,7 @@ def estimate_memory(cfg: QLoRAConfig, # the run's config
     e = torch.finfo(dtype).bits // 8
     bytes_q = _gptq_bytes(mc) if cfg.quant == "gptq" else \
         {"nf4": 0.5, "fp4": 0.5, "int8": 1.0, "none": e}[cfg.quant] + (0 if cfg.quant in ("int8", "none") else (1 if cfg.double_quant else 4) / 64)
-    tokens = tokens or (cfg.batch_tokens if cfg.packing and cfg.batch_tokens else cfg.micro_bs * cfg.max_length)
+    tokens = tokens or _tokens(cfg)
     h, L = mc.hidden_size, mc.num_hidden_layers
     per_layer = tokens * (10 * h + 4 * getattr(mc, "intermediate_size", 4 * h)) * e
     compiled = cfg.compile and machine().cuda and not (cfg.offload_activations or cfg.sharding == "fsdp")  # as `plan_run` decides
@@ -133,17 +155,42 @@ def estimate_memory(cfg: QLoRAConfig, # the run's config
         per_layer += tokens * lora_in / L * (e + 1)   # compiled layers did not hold them (jobs h200-2: peaks below the estimate without them)
     per_layer += tokens * getattr(mc, "intermediate_size", 4 * h) * e  # the allocator's slack: a block freed in the backward pass is not always reusable for the next (measured on long rows, see below)
     half = dtype == torch.bfloat16 and cfg.quant != "none"  # bfloat16: norms, embeddings and adapter stay in bfloat16 (see `finetune`)
-    bytes_other = e if half or cfg.quant == "none" else 4  # else prepare_model_for_kbit_training makes them float32
-    kept = 0 if cfg.offload_activations and machine().cuda else L * tokens * h * bytes_other  # the layer inputs (float32 after float32 embeddings), unless offloaded
+    bytes_other = _hidden_bytes(cfg)  # norms, embeddings and the values between layers
+    offloaded = cfg.offload_activations and machine().cuda
+    kept = 0 if offloaded else L * tokens * h * bytes_other  # the layer inputs (float32 after float32 embeddings), unless offloaded
     c = (L if cfg.checkpoint_layers is None else min(cfg.checkpoint_layers, L)) if cfg.gradient_checkpointing else 0  # layers that recompute theirs
     acts = kept * c / L + per_layer * (L - c + 1)  # the first c keep their inputs, the others everything; and one layer's backward pass
     logits = tokens * h * e * 4 if cfg.liger and liger_available() else tokens * mc.vocab_size * 4  # float32 for the loss; Liger: in chunks
     n = (gpus or world().size) if cfg.sharding == "fsdp" else 1
     weights = (quant * bytes_q + other * bytes_other) / n + (2 * quant * bytes_q / L if n > 1 else 0)  # FSDP: a share, and two layers gathered whole
     return MemoryEstimate(weights=weights / GiB, adapter=cfg.lora_r * lora_io * (8 if half else 16) / n / GiB,
-                          activations=acts / GiB, logits=logits / GiB, params=quant + other, shards=n)
+                          activations=acts / GiB, logits=logits / GiB, params=quant + other, shards=n,
+                          host=offload_memory(cfg, mc, tokens) if offloaded else 0.0)
 
 # %% ../nbs/33_preflight.ipynb #1986e933
+def host_memory() -> float:
+    "GiB of this machine's CPU memory available now."
+    import psutil
+    return psutil.virtual_memory().available / GiB
+
+def offload_problem(cfg: QLoRAConfig, # the run's config, with `offload_activations`
+                    model_config=None, # the model's transformers config (else read from `cfg.model`)
+                    host_gib: float | None = None, # CPU memory available (else this machine's, now)
+                    tokens: int | None = None, # tokens per forward pass (else `cfg`'s batch)
+                    processes: int = 1, # processes on this machine that offload alike
+                   ) -> str:
+    "`\"\"` if the layer inputs that `offload_activations` moves to CPU memory fit in `host_gib`, else a one-line problem saying how many tokens a step would."
+    from transformers import AutoConfig
+    mc = model_config or AutoConfig.from_pretrained(model_path(cfg), trust_remote_code=cfg.trust_remote_code)
+    host_gib = host_memory() if host_gib is None else host_gib
+    need, tokens = processes * offload_memory(cfg, mc, tokens), tokens or _tokens(cfg)
+    if need <= host_gib: return ""
+    per_block = host_gib * GiB / processes / (mc.num_hidden_layers + 2)
+    most = 2 ** math.floor(math.log2(per_block)) // (mc.hidden_size * _hidden_bytes(cfg)) // 256 * 256 if per_block >= 1 else 0
+    fix = f"train at most {most:,} tokens a step (micro_bs x max_length, or batch_tokens with packing), or " if most else ""
+    return (f"offload_activations keeps about {need:.0f} GiB of layer inputs in CPU memory at {tokens:,} tokens a step, and this machine "
+            f"has {host_gib:.1f} GiB available: {fix}set offload_activations=False")
+
 def advice(cfg: QLoRAConfig, # the run's config
            free_gib: float, # the memory there is
            model_config=None, # the model's transformers config (else read from `cfg.model`)
@@ -163,7 +210,8 @@ def advice(cfg: QLoRAConfig, # the run's config
         base = dict(base, sharding="fsdp")
     n = cfg.max_length
     while n > 256: n //= 2; tries.append(dict(base, max_length=n))
-    fits = lambda t: estimate_memory(dataclasses.replace(cfg, **t), model_config, gpus=gpus).total < free_gib
+    host = host_memory() / (gpus or world().size)  # offloaded layer inputs: each process's own, in this machine's memory
+    fits = lambda t: (lambda e: e.total < free_gib and e.host <= host)(estimate_memory(dataclasses.replace(cfg, **t), model_config, gpus=gpus))
     return [t for t in tries if fits(t)][:3]
 
 # %% ../nbs/33_preflight.ipynb #e06f4b7e
@@ -211,6 +259,7 @@ def preflight(cfg: QLoRAConfig, # the run's config
         if (gpus or world().size) == 1 and machine().cuda and (n := torch.cuda.device_count()) > 1:
             hint += f"; or train on this machine's {n} GPUs together (finetune(..., num_processes={n}), see Several GPUs)"
         problems.append(f"the run needs about {est.total:.1f} GiB and {name} has {free:.1f} GiB free: try {hint}")
+    if est.host and (problem := offload_problem(cfg, model_config, processes=gpus or world().size)): problems.append(problem)
     return Preflight(name, total, free, bf16, disk, est, problems)
 
 # %% ../nbs/33_preflight.ipynb #c1816c14
@@ -219,10 +268,12 @@ def longest_row(cfg: QLoRAConfig, # the run's config: its model, LoRA, checkpoin
                 model_config=None, # the model's transformers config (else read from `cfg.model`)
                 gpus: int | None = None, # GPUs that train together (FSDP splits the weights across them)
                 step: int = 256, # the answer is a multiple of this
+                host_gib: float | None = None, # CPU memory for the layer inputs `offload_activations` moves there; None: not a limit
                ) -> int:
-    "The longest row in tokens that trains at batch 1 within `free_gib` by `estimate_memory`; 0 when not even `step` tokens fit."
-    fits = lambda n: estimate_memory(dataclasses.replace(cfg, max_length=n, micro_bs=1, batch_tokens=n if cfg.packing else 0),
-                                     model_config, tokens=n, gpus=gpus).total < free_gib
+    "The longest row in tokens that trains at batch 1 within `free_gib` by `estimate_memory` (and with offloading, `host_gib`); 0 when not even `step` tokens fit."
+    at = lambda n: dataclasses.replace(cfg, max_length=n, micro_bs=1, batch_tokens=n if cfg.packing else 0)
+    fits = lambda n: (estimate_memory(at(n), model_config, tokens=n, gpus=gpus).total < free_gib
+                      and (host_gib is None or not cfg.offload_activations or offload_memory(at(n), model_config, n) <= host_gib))
     lo, hi = 0, step
     while hi <= 10**6 and fits(hi): lo, hi = hi, hi * 2
     while hi - lo > step:
