@@ -45,7 +45,7 @@ class QLoRAConfig:
     optim: str = "auto" # "auto": fused AdamW on a GPU, AdamW on CPU; or any transformers optimizer name
     gradient_checkpointing: bool = True # recompute activations in the backward pass: less memory, ~20-40% slower
     checkpoint_layers: int | None = None # with gradient_checkpointing, how many decoder layers recompute their activations (the rest keep them: faster, more memory); None: on one GPU in bfloat16, as many as its free memory needs; every layer elsewhere
-    offload_activations: bool = False # on a GPU, keep the layer inputs saved for the backward pass in CPU memory: ~1 GiB less per 4,096 tokens on a 7B model, a little slower
+    offload_activations: bool = False # on a GPU, keep the layer inputs saved for the backward pass in (pinned) CPU memory: ~1 GiB less GPU memory per 4,096 tokens on a 7B model, a little slower
     packing: bool = True # put whole rows side by side in each forward pass, no padding; each row attends only to itself
     batch_tokens: int = 0 # tokens per forward pass when packing; 0 sizes it from the free GPU memory (on a CPU: micro_bs rows' worth)
     liger: bool = True # Liger's fused kernels on a GPU (RMSNorm, SwiGLU, linear + cross-entropy) when liger-kernel is installed
