@@ -59,8 +59,8 @@ def measure(shape: str, folder: Path, cap_gb: float, models: str, lengths: list[
     from qlora_nb.preflight import longest_row
     import psutil
     host = psutil.virtual_memory().total / 2**30  # the machine's CPU memory: the offloaded layer inputs' limit
-    est = longest_row(config(folder, 1024), cap_gb * 1e9 / 2**30, AutoConfig.from_pretrained(folder))
-    est_host = longest_row(config(folder, 1024), cap_gb * 1e9 / 2**30, AutoConfig.from_pretrained(folder), host_gib=host)
+    cfg, mc, gib = config(folder, 1024), AutoConfig.from_pretrained(folder), cap_gb * 1e9 / 2**30
+    est, est_host = longest_row(cfg, gib, mc), longest_row(cfg, gib, mc, host_gib=host)
     tries = {t["n"]: t for t in (earlier or {}).get("tries", [])}
     def fits(n):
         if n not in tries:

@@ -116,8 +116,8 @@ def _gptq_bytes(mc) -> float:
 
 def _hidden_bytes(cfg: QLoRAConfig) -> int:
     "Bytes of one value between decoder layers: the compute dtype's, or float32 where `prepare_model_for_kbit_training` made the embeddings float32."
-    e = torch.finfo(compute_dtype(cfg)).bits // 8
-    return e if (compute_dtype(cfg) == torch.bfloat16 and cfg.quant != "none") or cfg.quant == "none" else 4
+    dtype = compute_dtype(cfg)
+    return torch.finfo(dtype).bits // 8 if dtype == torch.bfloat16 or cfg.quant == "none" else 4
 
 def _tokens(cfg: QLoRAConfig) -> int:
     "Tokens in one forward pass of `cfg`'s batch."
