@@ -8,7 +8,8 @@ One row of n tokens a step (packing off), bfloat16 compute, gradient checkpointi
 memory, Liger's chunked loss where installed: the settings for long rows. For each cap (a card's GB, 10^9 bytes), the
 search starts from the estimate (`qlora_nb.preflight.longest_row`, with the machine's CPU memory as the limit of the
 offloaded layer inputs) and walks in steps of 1/16 of it until one length trains (two steps; --steps) and the next does
-not; each try runs in its own process under `torch.cuda.set_per_process_memory_fraction`.
+not; each try runs in its own process under `torch.cuda.set_per_process_memory_fraction`. A length's tokens count the chat
+template's; one whose offloaded layer inputs need more CPU memory than the machine has is recorded as not trained without a run.
 The results file in --out keeps the tries of earlier runs at the same cap: a search can go on in a later command.
 Unsloth publishes, for Llama-3.1-8B with QLoRA rank 32: 16 GB 40,724; 24 GB 78,475; 80 GB 342,733 tokens.
 """
@@ -31,16 +32,19 @@ def config(folder: Path, n: int, steps: int = 2):
                        gradient_checkpointing=True, max_steps=steps, logging_steps=1, save_steps=10**6, output_dir=tempfile.mkdtemp(), **LORA)
 
 def try_length(folder: Path, n: int, cap_gb: float, result: Path, steps: int = 2):
-    "Train `steps` steps (from the second on, the optimizer's state is in memory too) on one row of `n` tokens under a cap of `cap_gb` GB; whether it fit, and the peak, into `result`."
+    "Train `steps` steps (from the second on, the optimizer's state is in memory too) on one row of `n` tokens, the template's included, under a cap of `cap_gb` GB; whether it fit, and the peak, into `result`."
     import torch
     from datasets import Dataset
+    from transformers import AutoTokenizer
     from qlora_nb.train import finetune, OutOfMemory
     if torch.cuda.is_available():
         torch.cuda.set_per_process_memory_fraction(min(1.0, cap_gb * 1e9 / torch.cuda.get_device_properties(0).total_memory))
-    words = " ".join(f"w{i % 31000}" for i in range(n))  # one word, one token
-    rows = Dataset.from_list([{"messages": [{"role": "user", "content": "w1 w2"}, {"role": "assistant", "content": words}]}] * 2)
+    tok = AutoTokenizer.from_pretrained(folder)
+    chat = lambda k: [{"role": "user", "content": "w1 w2"}, {"role": "assistant", "content": " ".join(f"w{i % 31000}" for i in range(k))}]  # one word, one token
+    template = len(tok(tok.apply_chat_template(chat(10), tokenize=False), add_special_tokens=False)["input_ids"]) - 10
+    rows = Dataset.from_list([{"messages": chat(n - template)}] * 2)
     t = time.time()
-    try: finetune(config(folder, n + 16, steps), rows, check=False); ok = True  # the template's own tokens on top
+    try: finetune(config(folder, n, steps), rows, check=False); ok = True
     except (OutOfMemory, torch.OutOfMemoryError): ok = False
     peak = torch.cuda.max_memory_allocated() / 2**30 if torch.cuda.is_available() else float("nan")
     result.write_text(json.dumps(dict(n=n, ok=ok, peak_gib=peak, s=time.time() - t, steps=steps)))
@@ -56,13 +60,16 @@ def measure(shape: str, folder: Path, cap_gb: float, models: str, lengths: list[
     "The longest row that trains under `cap_gb`, walking from the estimate (or trying `lengths` only); every try's outcome, `earlier`'s too."
     import torch
     from transformers import AutoConfig
-    from qlora_nb.preflight import longest_row
+    from qlora_nb.preflight import longest_row, offload_memory
     import psutil
     host = psutil.virtual_memory().total / 2**30  # the machine's CPU memory: the offloaded layer inputs' limit
     cfg, mc, gib = config(folder, 1024), AutoConfig.from_pretrained(folder), cap_gb * 1e9 / 2**30
     est, est_host = longest_row(cfg, gib, mc), longest_row(cfg, gib, mc, host_gib=host)
     tries = {t["n"]: t for t in (earlier or {}).get("tries", [])}
     def fits(n):
+        if n not in tries and (need := offload_memory(config(folder, n), mc, n)) > host:  # the machine would kill the process (job h100-9)
+            tries[n] = dict(n=n, ok=False, error=f"not run: its offloaded layer inputs need {need:g} GiB of CPU memory, the machine has {host:.0f} GiB")
+            print(f"  {cap_gb:g} GB, {n:,} tokens: {tries[n]['error']}", flush=True)
         if n not in tries:
             res = Path(tempfile.mkdtemp())/"r.json"
             p = subprocess.run([sys.executable, __file__, "--try", str(n), "--cap", str(cap_gb), "--shape", shape, "--models", models, "--result", str(res), "--steps", str(steps)],
@@ -106,11 +113,12 @@ def main():
     lengths = [int(n) for n in a.lengths.split(",")] if a.lengths else None
     for c in a.caps.split(","):  # the files are written again after each cap: a job cut short keeps the caps it finished
         results[float(c)] = measure(a.shape, folder, float(c), a.models, lengths, results.get(float(c)), a.steps)
-        lines = ["| GPU memory | longest row, measured | next length tried | estimate | Unsloth (Llama-3.1-8B, r=32) |", "| --- | --- | --- | --- | --- |"]
+        lines = ["| GPU memory | longest row, measured | next length, did not train | estimate | Unsloth (Llama-3.1-8B, r=32) |", "| --- | --- | --- | --- | --- |"]
         for r in sorted(results.values(), key=lambda r: r["cap_gb"]):
             u, above = UNSLOTH.get(int(r["cap_gb"])), r["next_failed"]
             est = f"{r['estimate']:,}" + (f" ({r['estimate_with_cpu_memory']:,} with {r['cpu_memory_gib']:g} GiB of CPU memory)" if r.get("estimate_with_cpu_memory", r["estimate"]) != r["estimate"] else "")
-            lines.append(f"| {r['cap_gb']:g} GB | {r['measured']:,} | {f'{above:,}' if above else ''} | {est} | {f'{u:,}' if u else ''} |")
+            unrun = above and "not run" in next(t for t in r["tries"] if t["n"] == above).get("error", "")
+            lines.append(f"| {r['cap_gb']:g} GB | {r['measured']:,} | {f'{above:,}' if above else ''}{' (not run: CPU memory)' if unrun else ''} | {est} | {f'{u:,}' if u else ''} |")
         (out/"long_rows.json").write_text(json.dumps(sorted(results.values(), key=lambda r: r["cap_gb"]), indent=1)); (out/"long_rows.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
