@@ -46,7 +46,13 @@ if [ "$profile" != 0 ]; then
   phase "on Colab's versions: the chapters, guide pages and tutorials"
   bash tools/colab/profile.sh test
   phase "tests/"
-  python -m pytest -q -p no:cacheprovider tests
+  # Two at a time, as a CI machine has two cores: the browser tests, which mostly wait on kernels and
+  # Chromium, beside the rest (the fault injection, the benchmark scripts, the docs site).
+  python -m pytest -q -p no:cacheprovider tests/test_browser.py > "$scratch/tests-browser.log" 2>&1 & browser=$!
+  rest=0; python -m pytest -q -p no:cacheprovider tests --ignore=tests/test_browser.py || rest=$?
+  browsers=0; wait "$browser" || browsers=$?
+  echo "tests/test_browser.py:"; cat "$scratch/tests-browser.log"
+  [ "$rest" = 0 ] && [ "$browsers" = 0 ] || { echo "tests/ failed"; exit 1; }
 else
   phase "tutorials"
   bash tools/tutorials.sh "$@"
