@@ -36,12 +36,13 @@ def try_length(folder: Path, n: int, cap_gb: float, result: Path, steps: int = 2
     import torch
     from datasets import Dataset
     from transformers import AutoTokenizer
+    from qlora_nb.template import tokenize_data
     from qlora_nb.train import finetune, OutOfMemory
     if torch.cuda.is_available():
         torch.cuda.set_per_process_memory_fraction(min(1.0, cap_gb * 1e9 / torch.cuda.get_device_properties(0).total_memory))
-    tok = AutoTokenizer.from_pretrained(folder)
     chat = lambda k: [{"role": "user", "content": "w1 w2"}, {"role": "assistant", "content": " ".join(f"w{i % 31000}" for i in range(k))}]  # one word, one token
-    template = len(tok(tok.apply_chat_template(chat(10), tokenize=False), add_special_tokens=False)["input_ids"]) - 10
+    ten = tokenize_data(Dataset.from_list([{"messages": chat(10)}]), AutoTokenizer.from_pretrained(folder), config(folder, 1024), verbose=False)
+    template = len(ten[0]["input_ids"]) - 10  # the template's tokens, as training counts them
     rows = Dataset.from_list([{"messages": chat(n - template)}] * 2)
     t = time.time()
     try: finetune(config(folder, n, steps), rows, check=False); ok = True
@@ -67,10 +68,11 @@ def measure(shape: str, folder: Path, cap_gb: float, models: str, lengths: list[
     est, est_host = longest_row(cfg, gib, mc), longest_row(cfg, gib, mc, host_gib=host)
     tries = {t["n"]: t for t in (earlier or {}).get("tries", [])}
     def fits(n):
-        if n not in tries and (need := offload_memory(config(folder, n), mc, n)) > host:  # the machine would kill the process (job h100-9)
+        if n in tries: return tries[n]["ok"]
+        if (need := offload_memory(config(folder, n), mc, n)) > host:  # the machine would kill the process (job h100-9)
             tries[n] = dict(n=n, ok=False, error=f"not run: its offloaded layer inputs need {need:g} GiB of CPU memory, the machine has {host:.0f} GiB")
             print(f"  {cap_gb:g} GB, {n:,} tokens: {tries[n]['error']}", flush=True)
-        if n not in tries:
+        else:
             res = Path(tempfile.mkdtemp())/"r.json"
             p = subprocess.run([sys.executable, __file__, "--try", str(n), "--cap", str(cap_gb), "--shape", shape, "--models", models, "--result", str(res), "--steps", str(steps)],
                                capture_output=True, text=True)
