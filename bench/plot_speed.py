@@ -1,6 +1,6 @@
 """Draw bench/results/*.json (from gpu_speed.py) as nbs/images/speed.png: real tokens/s and peak memory per recipe.
 
-    python bench/plot_speed.py                    # the speed page's jobs (JOBS)
+    python bench/plot_speed.py                    # the speed page's job (JOBS)
     python bench/plot_speed.py bench/results/h200-2.json   # any jobs
 """
 import json, sys
@@ -16,7 +16,7 @@ LABELS = {"classic": "classic Colab recipe", "classic-longest": "careful hand-wr
           "qlora_nb-classic-lora-4x1024-offload": "qlora_nb, classic recipe's LoRA, 4,096 tok, offload",
           "classic-fp16": "classic, float16 (15 GiB)", "qlora_nb-t4": "qlora_nb colab-t4 (15 GiB)"}
 
-JOBS = [ROOT/"bench/results/h100-7.json", ROOT/"bench/results/h100-9.json"]  # the speed page's: h100-9 ran the T4 pair again (a later job's recipe replaces an earlier one's)
+JOBS = [ROOT/"bench/results/h100-10.json"]  # the speed page's: every recipe of its main table, one job
 
 def main(*jobs, out=ROOT/"nbs/images/speed.png"):
     "Plot the results of `jobs` (default: the speed page's) into `out`."
@@ -34,7 +34,7 @@ def main(*jobs, out=ROOT/"nbs/images/speed.png"):
             ax.bar_label(bars, [f"{v:,.0f}" if key == "tokens_per_s" else f"{v:.1f}" for v in vals], fontsize=6.5)
         ax.set_xticks([j + w * (len(shapes) - 1) / 2 for j in range(len(labels))], list(labels.values()), rotation=25, ha="right", fontsize=8)
         ax.set_title(title, fontsize=10); ax.legend(fontsize=8)
-    fig.suptitle(f"QLoRA on one {res[0]['gpu']}: 7B shapes, NF4, bfloat16 (T4 recipes float16), rows of 100-1,000 tokens", fontsize=10)
+    fig.suptitle(f"QLoRA on one {res[0]['gpu']} (job {', '.join(Path(j).stem for j in jobs or JOBS)}): 7B shapes, NF4, bfloat16 (T4 recipes float16), rows of 100-1,000 tokens", fontsize=10)
     fig.tight_layout(); fig.savefig(out, dpi=110); print(out)
 
 if __name__ == "__main__": main(*sys.argv[1:])
