@@ -19,7 +19,8 @@ scratch=$(mktemp -d); export TMPDIR="$scratch"; trap 'rm -rf "$scratch"' EXIT
 nbdev_export
 nbdev_clean
 python tools/readme.py
-# Notebooks run in parallel, one per core: one thread each, or they fight over the cores.
+# Notebooks run in parallel, one per core, the slowest started first (tools/nbtest.py): one thread
+# each, or they fight over the cores.
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 profile=${QLORA_NB_BROWSER_TESTS:-1}
 if [ "$profile" != 0 ]; then  # the Colab profile installs (mostly downloads) while the notebooks run
@@ -30,7 +31,7 @@ fi
 python -c "from qlora_nb.runtimes import install_llama_cpp; install_llama_cpp()" > "$scratch/llama.cpp.log" 2>&1 & llama=$!
 phase() { echo "[$(date +%H:%M:%S), $(( SECONDS / 60 )) min in] $*"; }
 phase "chapters and guide pages"
-nbdev_test --n_workers "${TEST_WORKERS:-2}" --timing --skip_file_re '^([_.]|tutorial)' "$@"
+python tools/nbtest.py --n_workers "${TEST_WORKERS:-2}" --timing --skip_file_re '^([_.]|tutorial)' "$@"
 echo "notebooks: $(ls nbs/*.ipynb | grep -vc /tutorial) passed, 0 failed"
 # The GPTQ page's cells (flag gptq) with the packages its install cell names, installed beside this
 # environment's in a folder of their own, so that no other notebook runs with them.
