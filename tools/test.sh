@@ -19,8 +19,7 @@ scratch=$(mktemp -d); export TMPDIR="$scratch"; trap 'rm -rf "$scratch"' EXIT
 nbdev_export
 nbdev_clean
 python tools/readme.py
-# Notebooks run in parallel, one per core, the slowest started first (tools/nbtest.py): one thread
-# each, or they fight over the cores.
+# Notebooks run in parallel, one per core: one thread each, or they fight over the cores.
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
 profile=${QLORA_NB_BROWSER_TESTS:-1}
 if [ "$profile" != 0 ]; then  # the Colab profile installs (mostly downloads) while the notebooks run
@@ -31,7 +30,7 @@ fi
 python -c "from qlora_nb.runtimes import install_llama_cpp; install_llama_cpp()" > "$scratch/llama.cpp.log" 2>&1 & llama=$!
 phase() { echo "[$(date +%H:%M:%S), $(( SECONDS / 60 )) min in] $*"; }
 phase "chapters and guide pages"
-python tools/nbtest.py --n_workers "${TEST_WORKERS:-2}" --timing --skip_file_re '^([_.]|tutorial)' "$@"
+nbdev_test --n_workers "${TEST_WORKERS:-2}" --timing --skip_file_re '^([_.]|tutorial)' "$@"
 echo "notebooks: $(ls nbs/*.ipynb | grep -vc /tutorial) passed, 0 failed"
 # The GPTQ page's cells (flag gptq) with the packages its install cell names, installed beside this
 # environment's in a folder of their own, so that no other notebook runs with them.
@@ -47,19 +46,13 @@ if [ "$profile" != 0 ]; then
   phase "on Colab's versions: the chapters, guide pages and tutorials"
   bash tools/colab/profile.sh test
   phase "tests/"
-  # Three at a time on a CI machine's two cores: the browser tests mostly wait on kernels and Chromium,
-  # the benchmark scripts' tiny runs take one core, the fault injection (two runs at a time) and the
-  # rest take what is left.
-  apart=(tests/test_browser.py tests/test_bench.py); pids=()
-  for t in "${apart[@]}"; do
-    python -m pytest -q -p no:cacheprovider "$t" > "$scratch/$(basename "$t").log" 2>&1 & pids+=($!)
-  done
-  failed=0; python -m pytest -q -p no:cacheprovider tests "${apart[@]/#/--ignore=}" || failed=1
-  for i in "${!apart[@]}"; do
-    wait "${pids[$i]}" || failed=1
-    echo "${apart[$i]}:"; cat "$scratch/$(basename "${apart[$i]}").log"
-  done
-  [ "$failed" = 0 ] || { echo "tests/ failed"; exit 1; }
+  # Two at a time, as a CI machine has two cores: the browser tests, which mostly wait on kernels and
+  # Chromium, beside the rest (the fault injection, the benchmark scripts, the docs site).
+  python -m pytest -q -p no:cacheprovider tests/test_browser.py > "$scratch/tests-browser.log" 2>&1 & browser=$!
+  rest=0; python -m pytest -q -p no:cacheprovider tests --ignore=tests/test_browser.py || rest=$?
+  browsers=0; wait "$browser" || browsers=$?
+  echo "tests/test_browser.py:"; cat "$scratch/tests-browser.log"
+  [ "$rest" = 0 ] && [ "$browsers" = 0 ] || { echo "tests/ failed"; exit 1; }
 else
   phase "tutorials"
   bash tools/tutorials.sh "$@"

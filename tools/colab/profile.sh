@@ -23,7 +23,7 @@ done
 notebooks() {  # the chapters and guide pages, then the tutorials from a bare copy (tools/tutorials.sh)
   echo "notebooks on Colab's versions:"
   local on=(env -u VIRTUAL_ENV PATH="$PWD/$venv/bin:$PATH" OMP_NUM_THREADS=${OMP_NUM_THREADS:-1})
-  "${on[@]}" python tools/nbtest.py --n_workers "${TEST_WORKERS:-2}" --timing --skip_file_re '^([_.]|tutorial)'
+  "${on[@]}" nbdev_test --n_workers "${TEST_WORKERS:-2}" --timing --skip_file_re '^([_.]|tutorial)'
   "${on[@]}" bash tools/tutorials.sh
   echo "notebooks on Colab's versions: $(ls nbs/*.ipynb | wc -l) passed, 0 failed"
 }
