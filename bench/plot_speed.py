@@ -16,7 +16,7 @@ LABELS = {"classic": "classic Colab recipe", "classic-longest": "careful hand-wr
           "qlora_nb-classic-lora-4x1024-offload": "qlora_nb, classic recipe's LoRA, 4,096 tok, offload",
           "classic-fp16": "classic, float16 (15 GiB)", "qlora_nb-t4": "qlora_nb colab-t4 (15 GiB)"}
 
-JOBS = [ROOT/"bench/results/h100-10.json"]  # the speed page's: every recipe of its main table, one job
+JOBS = [ROOT/"bench/results/h100-11.json"]  # the speed page's: every recipe of its main table, one job
 
 def main(*jobs, out=ROOT/"nbs/images/speed.png"):
     "Plot the results of `jobs` (default: the speed page's) into `out`."
