@@ -21,6 +21,7 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 from gpu_speed import MAIN, table
+from qlora_nb.config import atomic_write
 
 
 def run(script: str, *args: str):
@@ -32,11 +33,6 @@ def gather(old: Path, new: list, key) -> list:
     "The results in `old` (a job's file), with those in `new` replacing any of the same `key`, in the order first measured."
     got = {key(r): r for r in (json.loads(old.read_text()) if old.exists() else [])}
     return list({**got, **{key(r): r for r in new}}.values())
-
-
-def write(path: Path, text: str):
-    "Write `text` to `path` whole or not at all."
-    tmp = path.with_name(f".{path.name}.tmp"); tmp.write_text(text); os.replace(tmp, path)
 
 
 def main():
@@ -59,12 +55,12 @@ def main():
         with tempfile.TemporaryDirectory() as out:
             run("gpu_speed.py", "--shapes", a.shape, "--recipes", a.recipes, "--models", a.models, "--out", out)
             rows = gather(speed, json.loads((Path(out)/"results.json").read_text()), lambda r: (r["shape"], r["recipe"]))
-        write(speed, json.dumps(rows, indent=1) + "\n"); write(speed.with_suffix(".md"), table(rows) + "\n")
+        atomic_write(speed, json.dumps(rows, indent=1) + "\n"); atomic_write(speed.with_suffix(".md"), table(rows) + "\n")
     if "long" in parts:
         with tempfile.TemporaryDirectory() as out:
             if long.exists(): (Path(out)/"long_rows.json").write_text(long.read_text())  # the search goes on from the tries made
             run("long_rows.py", "--shape", a.long_shape, "--caps", a.caps, "--models", a.models, "--out", out)
-            write(long, (Path(out)/"long_rows.json").read_text() + "\n"); write(long.with_suffix(".md"), (Path(out)/"long_rows.md").read_text())
+            atomic_write(long, (Path(out)/"long_rows.json").read_text() + "\n"); atomic_write(long.with_suffix(".md"), (Path(out)/"long_rows.md").read_text())
     if "figure" in parts:
         if not speed.exists(): sys.exit(f"speed_page.py: {speed.name} is not there yet: run the part 'speed' first")
         import plot_speed
